@@ -1,0 +1,202 @@
+using System.Runtime.InteropServices;
+using TiDAR.Engine.Vulkan;
+
+namespace TiDAR.Engine.Kernels;
+
+/// <summary>RoPE pairing: "norm" rotates (2i, 2i+1) (llama), "neox" rotates (i, i+n/2) (Qwen, GPT-NeoX).</summary>
+public enum RopeMode : uint { Norm = 0, Neox = 1 }
+
+/// <summary>
+/// Records the engine's ops into a <see cref="CommandRecorder"/>. Every method checks its sizes and
+/// throws a clear error before anything reaches the GPU; each op has a CPU twin in
+/// <see cref="Reference.ReferenceOps"/>. Buffer shapes are given in each method's comment (fp32
+/// unless said otherwise, row-major, last dimension innermost).
+/// </summary>
+public sealed class Kernels
+{
+    private readonly GpuDevice _device;
+    public KernelConfig Config { get; }
+
+    public Kernels(GpuDevice device, KernelConfig? config = null)
+    {
+        _device = device;
+        Config = config ?? KernelConfig.For(device.Info);
+    }
+
+    public GpuDevice Device => _device;
+
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct EmbeddingPush(uint Rows, uint Dim, uint Vocab);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct RowsColsEpsPush(uint Rows, uint Cols, float Eps);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct MatMulPush(uint M, uint N, uint K, uint Ldy, uint NOff);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct ElementwisePush(uint N, uint Cols);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct RopePush(uint Rows, uint Heads, uint HeadDim, uint NRot, float Base);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct KvStorePush(uint Rows, uint KvDim, uint Capacity);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct AttentionPush(uint Rows, uint Heads, uint KvHeads, float Scale);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct RowsColsPush(uint Rows, uint Cols);
+
+    /// <summary>out [rows, dim] = table [vocab, dim] (fp32/fp16) gathered at ids [rows] (uint).</summary>
+    public void Embedding(CommandRecorder rec, WeightMatrix table, BufferRange ids, BufferRange output, int rows)
+    {
+        Need(ids, rows * 4L, "embedding ids");
+        Need(output, (long)rows * table.Cols * 4, "embedding output");
+        var p = Pipeline("embedding", 3, 12, Config.ElementLanes, table.Type.ShaderCode());
+        var (x, y) = Fold(Groups((long)rows * table.Cols, Config.ElementLanes));
+        rec.Dispatch(p, [Binding.In(table.Buffer), Binding.In(ids), Binding.Out(output)],
+            new EmbeddingPush((uint)rows, (uint)table.Cols, (uint)table.Rows), x, y);
+    }
+
+    /// <summary>output [rows, cols] = rmsnorm(x [rows, cols]) * weight [cols]; output may be x.</summary>
+    public void RmsNorm(CommandRecorder rec, BufferRange x, BufferRange weight, BufferRange output, int rows, int cols, float eps)
+    {
+        Need(x, (long)rows * cols * 4, "rmsnorm input");
+        Need(weight, cols * 4L, "rmsnorm weight");
+        Need(output, (long)rows * cols * 4, "rmsnorm output");
+        var p = Pipeline("rmsnorm", 3, 12, Config.ReduceLanes);
+        var (gx, gy) = Fold((uint)rows);
+        rec.Dispatch(p, [Binding.In(x), Binding.In(weight), Binding.Out(output)], new RowsColsEpsPush((uint)rows, (uint)cols, eps), gx, gy);
+    }
+
+    /// <summary>
+    /// y [m, w.Rows] = x [m, w.Cols] * w^T. One activation row runs the matrix x one row shape; many
+    /// rows the variant from <see cref="Config"/> (or <paramref name="variant"/>). Matrices larger than
+    /// maxStorageBufferRange run as several dispatches over row chunks.
+    /// </summary>
+    public void MatMul(CommandRecorder rec, WeightMatrix w, BufferRange x, BufferRange y, int m, MatMulVariant? variant = null)
+    {
+        if (m < 1) throw new ArgumentOutOfRangeException(nameof(m), "MatMul needs at least one row.");
+        Need(x, (long)m * w.Cols * 4, "matmul input");
+        Need(y, (long)m * w.Rows * 4, "matmul output");
+        var v = variant ?? (m >= Config.SharedTiledMinRows ? Config.ManyRowsVariant : MatMulVariant.RegisterTiled);
+        uint tm = m == 1 ? 1 : Config.TileM;
+        uint tn = m == 1 ? Config.MatVecRows : Config.TileN;
+        uint wtype = w.Type.ShaderCode();
+        var pipeline = v == MatMulVariant.SharedTiled
+            ? Pipeline("matmul_tiled", 3, 20, wtype)
+            : Pipeline("matmul", 3, 20, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u);
+        uint tileN = v == MatMulVariant.SharedTiled ? 64 : tn;
+        uint tileM = v == MatMulVariant.SharedTiled ? 64 : tm;
+
+        // Rows per binding: within maxStorageBufferRange, and a multiple of 256 rows so each chunk's
+        // offset keeps the storage-buffer alignment.
+        long maxRows = (long)(_device.Info.MaxStorageBufferRange / w.RowBytes);
+        long chunk = maxRows >= w.Rows ? w.Rows : maxRows / 256 * 256;
+        if (chunk < 1) throw new ArgumentException($"One row of this weight matrix ({w.RowBytes} bytes) exceeds maxStorageBufferRange.");
+        for (long n0 = 0; n0 < w.Rows; n0 += chunk)
+        {
+            long n = Math.Min(chunk, w.Rows - n0);
+            ulong start = (ulong)n0 * w.RowBytes;
+            // Round up to whole words (fp16 rows of odd length end mid-word); the allocator pads buffers to 4 bytes.
+            var wr = w.Buffer.Range(start, Math.Min((ulong)n * w.RowBytes + 3 & ~3UL, w.Buffer.Size - start));
+            var (gx, gy) = Fold(Groups(n, tileN));
+            rec.Dispatch(pipeline, [Binding.In(wr), Binding.In(x), Binding.Out(y)],
+                new MatMulPush((uint)m, (uint)n, (uint)w.Cols, (uint)w.Rows, (uint)n0), gx, gy, Groups(m, tileM));
+        }
+    }
+
+    /// <summary>output [n] = a [n] + b [n] (residual add); output may be a.</summary>
+    public void Add(CommandRecorder rec, BufferRange a, BufferRange b, BufferRange output, int n) => Elementwise(rec, 0, a, b, output, n, n, n);
+
+    /// <summary>output [rows, cols] = x [rows, cols] + bias [cols]; output may be x.</summary>
+    public void AddBias(CommandRecorder rec, BufferRange x, BufferRange bias, BufferRange output, int rows, int cols) =>
+        Elementwise(rec, 1, x, bias, output, rows * cols, cols, cols);
+
+    /// <summary>output [n] = silu(gate [n]) * up [n]; output may be gate.</summary>
+    public void SwiGlu(CommandRecorder rec, BufferRange gate, BufferRange up, BufferRange output, int n) => Elementwise(rec, 2, gate, up, output, n, n, n);
+
+    private void Elementwise(CommandRecorder rec, uint op, BufferRange a, BufferRange b, BufferRange o, int n, int cols, int bLength)
+    {
+        Need(a, n * 4L, "elementwise input a");
+        Need(b, bLength * 4L, "elementwise input b");
+        Need(o, n * 4L, "elementwise output");
+        var p = Pipeline("elementwise", 3, 8, Config.ElementLanes, op);
+        var (x, y) = Fold(Groups(n, Config.ElementLanes));
+        rec.Dispatch(p, [Binding.In(a), Binding.In(b), Binding.Out(o)], new ElementwisePush((uint)n, (uint)cols), x, y);
+    }
+
+    /// <summary>In place on x [rows, heads, headDim]: rotary embedding of the first nRot dims at positions [rows] (int).</summary>
+    public void Rope(CommandRecorder rec, BufferRange x, BufferRange positions, int rows, int heads, int headDim, int nRot, float freqBase, RopeMode mode)
+    {
+        if (nRot <= 0 || nRot > headDim || nRot % 2 != 0) throw new ArgumentException($"RoPE dims {nRot} must be even and within head_dim {headDim}.");
+        Need(x, (long)rows * heads * headDim * 4, "rope input");
+        Need(positions, rows * 4L, "rope positions");
+        var p = Pipeline("rope", 2, 20, Config.ElementLanes, (uint)mode);
+        var (gx, gy) = Fold(Groups((long)rows * heads * (nRot / 2), Config.ElementLanes));
+        rec.Dispatch(p, [Binding.InOut(x), Binding.In(positions)], new RopePush((uint)rows, (uint)heads, (uint)headDim, (uint)nRot, freqBase), gx, gy);
+    }
+
+    /// <summary>
+    /// kCache/vCache [capacity, kvDim] (fp32, or fp16 when <paramref name="f16Cache"/>) at slots [rows] (uint)
+    /// = kNew/vNew [rows, kvDim].
+    /// </summary>
+    public void KvStore(CommandRecorder rec, BufferRange kNew, BufferRange vNew, BufferRange slots, BufferRange kCache, BufferRange vCache,
+        int rows, int kvDim, int capacity, bool f16Cache)
+    {
+        if (kvDim % 2 != 0) throw new ArgumentException($"kv_dim {kvDim} must be even.");
+        Need(kNew, (long)rows * kvDim * 4, "new keys");
+        Need(vNew, (long)rows * kvDim * 4, "new values");
+        Need(slots, rows * 4L, "slots");
+        long cacheBytes = (long)capacity * kvDim * (f16Cache ? 2 : 4);
+        Need(kCache, cacheBytes, "key cache");
+        Need(vCache, cacheBytes, "value cache");
+        var p = Pipeline("kv_store", 5, 12, Config.ElementLanes, f16Cache ? 1u : 0u);
+        var (gx, gy) = Fold(Groups((long)rows * kvDim / 2, Config.ElementLanes));
+        rec.Dispatch(p, [Binding.In(kNew), Binding.In(vNew), Binding.In(slots), Binding.Out(kCache), Binding.Out(vCache)],
+            new KvStorePush((uint)rows, (uint)kvDim, (uint)capacity), gx, gy);
+    }
+
+    /// <summary>
+    /// output [rows, heads, headDim] = attention of q [rows, heads, headDim] over kCache/vCache
+    /// [capacity, kvHeads, headDim], row r seeing key slots [0, a) U [b, e) from visibility [rows] (uint4 a, b, e, 0).
+    /// </summary>
+    public void Attention(CommandRecorder rec, BufferRange q, BufferRange kCache, BufferRange vCache, BufferRange visibility, BufferRange output,
+        int rows, int heads, int kvHeads, int headDim, int capacity, float scale, bool f16Cache)
+    {
+        if (kvHeads < 1 || heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads cannot be grouped over {kvHeads} KV heads.");
+        if (rows > 65535) throw new ArgumentException($"Attention over {rows} rows in one dispatch; the limit is 65535.");
+        Need(q, (long)rows * heads * headDim * 4, "attention queries");
+        long cacheBytes = (long)capacity * kvHeads * headDim * (f16Cache ? 2 : 4);
+        Need(kCache, cacheBytes, "key cache");
+        Need(vCache, cacheBytes, "value cache");
+        Need(visibility, rows * 16L, "visibility");
+        Need(output, (long)rows * heads * headDim * 4, "attention output");
+        var p = Pipeline("attention", 5, 16, Config.ReduceLanes, (uint)headDim, f16Cache ? 1u : 0u);
+        rec.Dispatch(p, [Binding.In(q), Binding.In(kCache), Binding.In(vCache), Binding.In(visibility), Binding.Out(output)],
+            new AttentionPush((uint)rows, (uint)heads, (uint)kvHeads, scale), (uint)heads, (uint)rows);
+    }
+
+    /// <summary>output [rows] (uint index, float bits) = argmax of x [rows, cols], lowest index on ties.</summary>
+    public void Argmax(CommandRecorder rec, BufferRange x, BufferRange output, int rows, int cols)
+    {
+        Need(x, (long)rows * cols * 4, "argmax input");
+        Need(output, rows * 8L, "argmax output");
+        var p = Pipeline("argmax", 2, 8, Config.ReduceLanes);
+        var (gx, gy) = Fold((uint)rows);
+        rec.Dispatch(p, [Binding.In(x), Binding.Out(output)], new RowsColsPush((uint)rows, (uint)cols), gx, gy);
+    }
+
+    /// <summary>output [rows, cols] = softmax(x / temperature) per row; output may be x.</summary>
+    public void Softmax(CommandRecorder rec, BufferRange x, BufferRange output, int rows, int cols, float temperature = 1f)
+    {
+        if (!(temperature > 0)) throw new ArgumentOutOfRangeException(nameof(temperature), "Softmax temperature must be > 0.");
+        Need(x, (long)rows * cols * 4, "softmax input");
+        Need(output, (long)rows * cols * 4, "softmax output");
+        var p = Pipeline("softmax", 2, 12, Config.ReduceLanes);
+        var (gx, gy) = Fold((uint)rows);
+        rec.Dispatch(p, [Binding.In(x), Binding.InOut(output)], new RowsColsEpsPush((uint)rows, (uint)cols, 1f / temperature), gx, gy);
+    }
+
+    private ComputePipeline Pipeline(string shader, int bindings, int pushBytes, params uint[] spec) =>
+        _device.Pipelines.Get(shader, bindings, pushBytes, spec);
+
+    private static void Need(BufferRange r, long bytes, string what)
+    {
+        if ((ulong)bytes > r.Size)
+            throw new ArgumentException($"{what}: needs {bytes} bytes but '{r.Buffer.Name}' provides {r.Size}.");
+    }
+
+    private static uint Groups(long items, uint perGroup) => checked((uint)((items + perGroup - 1) / perGroup));
+
+    /// <summary>Spreads a workgroup count over x and y so x stays within 65535 (shaders read group_index_xy()).</summary>
+    private static (uint X, uint Y) Fold(uint groups) =>
+        groups <= 65535 ? (groups, 1u) : (65535u, (groups + 65534) / 65535);
+}

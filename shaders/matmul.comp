@@ -1,0 +1,68 @@
+#version 450
+// Y[M, N] = X[M, K] * W[N, K]^T, fp32 activations and accumulation, W in fp32 or fp16.
+// Register-tiled: a workgroup computes a TM x TN tile of Y; its lanes split K (lane l reads columns
+// l, l+WG, ... so neighbouring lanes read neighbouring memory) and meet in one reduction at the end.
+// No shared memory and no barriers, which is what CPU drivers (lavapipe) run fastest; with TM = 1 it
+// is the matrix x one row (matvec) kernel. Grid: (ceil(N/TN) folded over x/y, ceil(M/TM)).
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;                 // WG lanes
+layout(constant_id = 1) const uint TM = 1;      // activation rows per workgroup
+layout(constant_id = 2) const uint TN = 4;      // weight rows per workgroup
+layout(constant_id = 3) const uint W_TYPE = 0;  // 0 fp32, 1 fp16
+layout(constant_id = 4) const uint VEC4 = 1;    // 1 when K % 4 == 0: 16-byte loads
+
+#define WEIGHT_BINDING 0
+#include "weights.glsl"
+layout(binding = 1) readonly buffer Xv4 { vec4 x4[]; };   // X [M, K]
+layout(binding = 1) readonly buffer Xv1 { float x1[]; };
+layout(binding = 2) writeonly buffer Yv { float y[]; };  // Y [M, ldy]
+
+// N counts the rows of this W binding; they land in Y columns n_off.. of rows of length ldy, so a
+// matrix larger than maxStorageBufferRange runs as several dispatches over row chunks.
+layout(push_constant) uniform Push { uint M; uint N; uint K; uint ldy; uint n_off; } p;
+
+void main() {
+    const uint lane = gl_LocalInvocationID.x;
+    const uint WG = gl_WorkGroupSize.x;
+    const uint n0 = group_index_xy() * TN;
+    const uint m0 = gl_WorkGroupID.z * TM;
+    if (n0 >= p.N) return;  // uniform per workgroup
+
+    float acc[TM * TN];
+    for (uint i = 0; i < TM * TN; i++) acc[i] = 0.0;
+
+    // Rows past the edge read the last valid row (cheap, in bounds) and are never written.
+    uint xrow[TM];
+    for (uint i = 0; i < TM; i++) xrow[i] = min(m0 + i, p.M - 1);
+    uint wrow[TN];
+    for (uint j = 0; j < TN; j++) wrow[j] = min(n0 + j, p.N - 1);
+
+    if (VEC4 == 1) {
+        const uint K4 = p.K / 4;
+        for (uint k = lane; k < K4; k += WG) {
+            vec4 xv[TM];
+            for (uint i = 0; i < TM; i++) xv[i] = x4[xrow[i] * K4 + k];
+            for (uint j = 0; j < TN; j++) {
+                vec4 wv = load_w4(wrow[j] * K4 + k);
+                for (uint i = 0; i < TM; i++) acc[i * TN + j] += dot(xv[i], wv);
+            }
+        }
+    } else {
+        for (uint k = lane; k < p.K; k += WG) {
+            float xv[TM];
+            for (uint i = 0; i < TM; i++) xv[i] = x1[xrow[i] * p.K + k];
+            for (uint j = 0; j < TN; j++) {
+                float wv = load_w(wrow[j] * p.K + k);
+                for (uint i = 0; i < TM; i++) acc[i * TN + j] += xv[i] * wv;
+            }
+        }
+    }
+
+    for (uint i = 0; i < TM; i++) {
+        for (uint j = 0; j < TN; j++) {
+            float s = wg_sum(acc[i * TN + j]);
+            if (lane == 0 && m0 + i < p.M && n0 + j < p.N) y[(m0 + i) * p.ldy + p.n_off + n0 + j] = s;
+        }
+    }
+}
