@@ -17,6 +17,9 @@ public sealed record GpuDeviceOptions
     public string? PipelineCacheDir { get; init; }
     /// <summary>How long one submission may run before it is reported as hung.</summary>
     public TimeSpan SubmitTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Treat device memory as not host-visible, so every upload and read goes through staging copies
+    /// (how discrete GPUs without ReBAR work); lets tests cover that path on UMA and CPU devices.</summary>
+    public bool ForceStagingCopies { get; init; }
 }
 
 /// <summary>
@@ -100,7 +103,7 @@ public sealed unsafe class GpuDevice : IDisposable
         CommandPool = pool;
 
         Api.GetPhysicalDeviceMemoryProperties(physical, out var mem);
-        Allocator = new MemoryAllocator(this, mem);
+        Allocator = new MemoryAllocator(this, mem, options.ForceStagingCopies);
         Pipelines = new PipelineCache(this, options.PipelineCacheDir);
     }
 

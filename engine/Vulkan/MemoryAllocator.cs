@@ -28,7 +28,7 @@ public sealed class MemoryAllocator : IDisposable
     public bool DeviceMemoryIsHostVisible { get; }
     public ulong BytesReserved { get; private set; }
 
-    internal MemoryAllocator(GpuDevice device, PhysicalDeviceMemoryProperties mem)
+    internal MemoryAllocator(GpuDevice device, PhysicalDeviceMemoryProperties mem, bool forceStaging)
     {
         _device = device;
         var info = device.Info;
@@ -44,7 +44,8 @@ public sealed class MemoryAllocator : IDisposable
         int plain = FindType(mem, deviceLocal, _ => true);
         int staging = FindType(mem, hostVisible | MemoryPropertyFlags.HostCachedBit, _ => true);
         if (staging < 0) staging = FindType(mem, hostVisible, _ => true);
-        if (mappable >= 0) { _deviceType = (uint)mappable; DeviceMemoryIsHostVisible = true; }
+        if (forceStaging && plain >= 0) _deviceType = (uint)plain;
+        else if (mappable >= 0) { _deviceType = (uint)mappable; DeviceMemoryIsHostVisible = true; }
         else if (plain >= 0) _deviceType = (uint)plain;
         else if (staging >= 0) { _deviceType = (uint)staging; DeviceMemoryIsHostVisible = true; }
         else throw new VulkanException($"Device {info.Name} exposes no usable memory type.");

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (xunit) on the default Vulkan device with the validation layer on,
+# installing missing system packages and building first. Extra arguments go to `dotnet test`
+# (e.g. ./test.sh --filter OpTests).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+"$root/scripts/ensure-system-packages.sh" --tests
+cd "$root"
+dotnet build TiDAR.Vulkan.sln -c Release --nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
+dotnet test tests/TiDAR.Tests.csproj -c Release --no-build --nologo "$@"

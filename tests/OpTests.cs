@@ -1,0 +1,114 @@
+using TiDAR.Engine.Checks;
+using TiDAR.Engine.Kernels;
+
+namespace TiDAR.Tests;
+
+/// <summary>Every shader against its C# reference over many shapes, odd sizes included, by normalised error.</summary>
+[Collection("gpu")]
+public sealed class OpTests(GpuFixture gpu)
+{
+    private readonly OpChecks _checks = new(gpu.Device, gpu.Kernels, seed: 42);
+
+    private static void Pass(OpCheckResult r) =>
+        Assert.True(r.Passed, $"{r.Op} {r.Shape}: normalised error {r.Error:E2} > tolerance {r.Tolerance:E1}");
+
+    [Theory]
+    [InlineData(1, 1, 1, TensorType.F32)]
+    [InlineData(50, 96, 7, TensorType.F32)]
+    [InlineData(1000, 97, 5, TensorType.F16)]
+    [InlineData(3, 2048, 9, TensorType.F16)]
+    public void Embedding(int vocab, int dim, int rows, TensorType type) => Pass(_checks.Embedding(vocab, dim, rows, type));
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(5, 896)]
+    [InlineData(3, 1001)]
+    [InlineData(64, 128)]
+    [InlineData(2, 4096)]
+    public void RmsNorm(int rows, int cols) => Pass(_checks.RmsNorm(rows, cols));
+
+    public static IEnumerable<object?[]> MatMulCases()
+    {
+        var shapes = new (int M, int N, int K)[]
+        {
+            (1, 1, 1), (1, 7, 3), (1, 333, 101), (1, 1000, 896), (1, 17, 4096),
+            (2, 5, 4), (3, 64, 64), (8, 33, 7), (9, 77, 64), (33, 129, 256), (65, 70, 99), (130, 64, 33),
+        };
+        foreach (var (m, n, k) in shapes)
+            foreach (var type in new[] { TensorType.F32, TensorType.F16 })
+                foreach (var variant in new MatMulVariant?[] { null, MatMulVariant.RegisterTiled, MatMulVariant.SharedTiled })
+                    yield return [m, n, k, type, variant];
+    }
+
+    [Theory]
+    [MemberData(nameof(MatMulCases))]
+    public void MatMul(int m, int n, int k, TensorType type, MatMulVariant? variant) => Pass(_checks.MatMul(m, n, k, type, variant));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1003)]
+    [InlineData(70000)]
+    public void ResidualAdd(int n) => Pass(_checks.Add(n));
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(7, 131)]
+    [InlineData(16, 896)]
+    public void BiasAdd(int rows, int cols) => Pass(_checks.AddBias(rows, cols));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4865)]
+    [InlineData(65537)]
+    public void SwiGlu(int n) => Pass(_checks.SwiGlu(n));
+
+    [Theory]
+    [InlineData(1, 1, 2, 2, RopeMode.Neox, 10)]
+    [InlineData(5, 4, 64, 64, RopeMode.Neox, 4096)]
+    [InlineData(7, 3, 128, 128, RopeMode.Norm, 2048)]
+    [InlineData(3, 2, 80, 32, RopeMode.Neox, 512)]
+    [InlineData(3, 2, 80, 32, RopeMode.Norm, 512)]
+    [InlineData(2, 14, 64, 64, RopeMode.Neox, 32768)]
+    public void Rope(int rows, int heads, int headDim, int nRot, RopeMode mode, int maxPos) =>
+        Pass(_checks.Rope(rows, heads, headDim, nRot, mode, maxPos, freqBase: mode == RopeMode.Neox ? 1000000f : 10000f));
+
+    [Theory]
+    [InlineData(1, 2, 1, false)]
+    [InlineData(6, 128, 40, false)]
+    [InlineData(5, 96, 17, true)]
+    [InlineData(20, 512, 20, true)]
+    public void KvStore(int rows, int kvDim, int capacity, bool f16) => Pass(_checks.KvStore(rows, kvDim, capacity, f16));
+
+    [Theory]
+    [InlineData(1, 1, 1, 32, 0, false)]
+    [InlineData(5, 4, 1, 40, 3, false)]
+    [InlineData(20, 8, 2, 64, 50, false)]
+    [InlineData(9, 6, 6, 128, 33, true)]
+    [InlineData(12, 14, 2, 64, 300, true)]
+    [InlineData(4, 2, 1, 80, 10, false)]
+    [InlineData(3, 4, 2, 256, 7, true)]
+    [InlineData(72, 4, 2, 16, 40, false)]
+    public void Attention(int rows, int heads, int kvHeads, int headDim, int history, bool f16) =>
+        Pass(_checks.Attention(rows, heads, kvHeads, headDim, history, f16));
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 17)]
+    [InlineData(4, 151936)]
+    [InlineData(40, 1000)]
+    public void Argmax(int rows, int cols) => Pass(_checks.Argmax(rows, cols));
+
+    [Theory]
+    [InlineData(1, 1, 1f)]
+    [InlineData(5, 7, 0.7f)]
+    [InlineData(3, 32000, 1f)]
+    [InlineData(2, 1000, 2.5f)]
+    public void Softmax(int rows, int cols, float temperature) => Pass(_checks.Softmax(rows, cols, temperature));
+
+    [Fact]
+    public void StandardSuiteOfTidarCheckPasses()
+    {
+        var failed = _checks.StandardSuite().Where(r => !r.Passed).Select(r => $"{r.Op} {r.Shape}: {r.Error:E2}").ToList();
+        Assert.True(failed.Count == 0, string.Join("\n", failed));
+    }
+}
