@@ -1,18 +1,18 @@
 #version 450
 // Per-row argmax: OUT[r] = (index, value bits) of the largest X[r, :]; ties go to the lowest index
-// (the rule greedy decoding and its CPU reference share). X [rows, cols] fp32, OUT [rows] uvec2.
+// (the rule greedy decoding and its CPU reference share). X [rows, stride] fp32 (first cols used), OUT [rows] uvec2.
 // One workgroup per row; NaNs never win.
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(binding = 0) readonly buffer Xv { float x[]; };
 layout(binding = 1) writeonly buffer Ov { uvec2 o[]; };
-layout(push_constant) uniform Push { uint rows; uint cols; } p;
+layout(push_constant) uniform Push { uint rows; uint cols; uint stride; } p;  // X rows are `stride` apart
 
 void main() {
     uint r = group_index_xy();
     if (r >= p.rows) return;
-    uint base = r * p.cols;
+    uint base = r * p.stride;
     float best = -3.402823e38;
     uint best_i = 0xFFFFFFFFu;
     for (uint c = gl_LocalInvocationID.x; c < p.cols; c += gl_WorkGroupSize.x) {

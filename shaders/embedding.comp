@@ -5,7 +5,7 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint W_TYPE = 0;  // 0 fp32, 1 fp16
+layout(constant_id = 1) const uint W_TYPE = 0;  // 0 fp32, 1 fp16, 8 q8_0 (weights.glsl)
 
 #define WEIGHT_BINDING 0
 #include "weights.glsl"
@@ -18,5 +18,5 @@ void main() {
     if (i >= p.rows * p.dim) return;
     uint r = i / p.dim, c = i - r * p.dim;
     uint id = min(ids[r], p.vocab - 1);
-    o[i] = load_w(id * p.dim + c);
+    o[i] = load_w(id, c, p.dim);
 }

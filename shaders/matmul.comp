@@ -9,7 +9,7 @@
 layout(local_size_x_id = 0) in;                 // WG lanes
 layout(constant_id = 1) const uint TM = 1;      // activation rows per workgroup
 layout(constant_id = 2) const uint TN = 4;      // weight rows per workgroup
-layout(constant_id = 3) const uint W_TYPE = 0;  // 0 fp32, 1 fp16
+layout(constant_id = 3) const uint W_TYPE = 0;  // 0 fp32, 1 fp16, 8 q8_0 (weights.glsl)
 layout(constant_id = 4) const uint VEC4 = 1;    // 1 when K % 4 == 0: 16-byte loads
 
 #define WEIGHT_BINDING 0
@@ -20,7 +20,8 @@ layout(binding = 2) writeonly buffer Yv { float y[]; };  // Y [M, ldy]
 
 // N counts the rows of this W binding; they land in Y columns n_off.. of rows of length ldy, so a
 // matrix larger than maxStorageBufferRange runs as several dispatches over row chunks.
-layout(push_constant) uniform Push { uint M; uint N; uint K; uint ldy; uint n_off; } p;
+// X rows start at x_row_off, so an output that is bound in row chunks can share one X binding.
+layout(push_constant) uniform Push { uint M; uint N; uint K; uint ldy; uint n_off; uint x_row_off; } p;
 
 void main() {
     const uint lane = gl_LocalInvocationID.x;
@@ -34,7 +35,7 @@ void main() {
 
     // Rows past the edge read the last valid row (cheap, in bounds) and are never written.
     uint xrow[TM];
-    for (uint i = 0; i < TM; i++) xrow[i] = min(m0 + i, p.M - 1);
+    for (uint i = 0; i < TM; i++) xrow[i] = p.x_row_off + min(m0 + i, p.M - 1);
     uint wrow[TN];
     for (uint j = 0; j < TN; j++) wrow[j] = min(n0 + j, p.N - 1);
 
@@ -44,7 +45,7 @@ void main() {
             vec4 xv[TM];
             for (uint i = 0; i < TM; i++) xv[i] = x4[xrow[i] * K4 + k];
             for (uint j = 0; j < TN; j++) {
-                vec4 wv = load_w4(wrow[j] * K4 + k);
+                vec4 wv = load_w4(wrow[j], k, p.K);
                 for (uint i = 0; i < TM; i++) acc[i * TN + j] += dot(xv[i], wv);
             }
         }
@@ -53,7 +54,7 @@ void main() {
             float xv[TM];
             for (uint i = 0; i < TM; i++) xv[i] = x1[xrow[i] * p.K + k];
             for (uint j = 0; j < TN; j++) {
-                float wv = load_w(wrow[j] * p.K + k);
+                float wv = load_w(wrow[j], k, p.K);
                 for (uint i = 0; i < TM; i++) acc[i * TN + j] += xv[i] * wv;
             }
         }

@@ -6,7 +6,7 @@
 #include "common.glsl"
 
 layout(local_size_x = 16, local_size_y = 16) in;
-layout(constant_id = 0) const uint W_TYPE = 0;  // 0 fp32, 1 fp16
+layout(constant_id = 0) const uint W_TYPE = 0;  // 0 fp32, 1 fp16, 8 q8_0 (weights.glsl)
 
 #define WEIGHT_BINDING 0
 #include "weights.glsl"
@@ -14,7 +14,8 @@ layout(binding = 1) readonly buffer Xv { float x1[]; };   // X [M, K]
 layout(binding = 2) writeonly buffer Yv { float y[]; };  // Y [M, ldy]
 // N counts the rows of this W binding; they land in Y columns n_off.. of rows of length ldy, so a
 // matrix larger than maxStorageBufferRange runs as several dispatches over row chunks.
-layout(push_constant) uniform Push { uint M; uint N; uint K; uint ldy; uint n_off; } p;
+// X rows start at x_row_off, so an output that is bound in row chunks can share one X binding.
+layout(push_constant) uniform Push { uint M; uint N; uint K; uint ldy; uint n_off; uint x_row_off; } p;
 
 const uint BM = 64, BN = 64, BK = 16;
 shared float xs[BK][BM];
@@ -32,11 +33,11 @@ void main() {
     for (uint k0 = 0; k0 < p.K; k0 += BK) {
         for (uint e = tid; e < BM * BK; e += 256) {
             uint r = e / BK, c = e % BK, m = m0 + r, k = k0 + c;
-            xs[c][r] = (m < p.M && k < p.K) ? x1[m * p.K + k] : 0.0;
+            xs[c][r] = (m < p.M && k < p.K) ? x1[(p.x_row_off + m) * p.K + k] : 0.0;
         }
         for (uint e = tid; e < BN * BK; e += 256) {
             uint r = e / BK, c = e % BK, n = n0 + r, k = k0 + c;
-            ws[c][r] = (n < p.N && k < p.K) ? load_w(n * p.K + k) : 0.0;
+            ws[c][r] = (n < p.N && k < p.K) ? load_w(n, k, p.K) : 0.0;
         }
         barrier();
         for (uint c = 0; c < BK; c++) {

@@ -27,12 +27,12 @@ public sealed class Kernels
 
     [StructLayout(LayoutKind.Sequential)] private readonly record struct EmbeddingPush(uint Rows, uint Dim, uint Vocab);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct RowsColsEpsPush(uint Rows, uint Cols, float Eps);
-    [StructLayout(LayoutKind.Sequential)] private readonly record struct MatMulPush(uint M, uint N, uint K, uint Ldy, uint NOff);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct MatMulPush(uint M, uint N, uint K, uint Ldy, uint NOff, uint XRowOff);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct ElementwisePush(uint N, uint Cols);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct RopePush(uint Rows, uint Heads, uint HeadDim, uint NRot, float Base);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct KvStorePush(uint Rows, uint KvDim, uint Capacity);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct AttentionPush(uint Rows, uint Heads, uint KvHeads, float Scale);
-    [StructLayout(LayoutKind.Sequential)] private readonly record struct RowsColsPush(uint Rows, uint Cols);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct ArgmaxPush(uint Rows, uint Cols, uint Stride);
 
     /// <summary>out [rows, dim] = table [vocab, dim] (fp32/fp16) gathered at ids [rows] (uint).</summary>
     public void Embedding(CommandRecorder rec, WeightMatrix table, BufferRange ids, BufferRange output, int rows)
@@ -57,39 +57,58 @@ public sealed class Kernels
     }
 
     /// <summary>
-    /// y [m, w.Rows] = x [m, w.Cols] * w^T. One activation row runs the matrix x one row shape; many
-    /// rows the variant from <see cref="Config"/> (or <paramref name="variant"/>). Matrices larger than
-    /// maxStorageBufferRange run as several dispatches over row chunks.
+    /// y [m, ldy] (columns 0..w.Rows-1) = x [m, w.Cols] * w^T; ldy defaults to w.Rows. One activation row
+    /// runs the matrix x one row shape; many rows the variant from <see cref="Config"/> (or
+    /// <paramref name="variant"/>). Bindings larger than maxStorageBufferRange are split: weight rows
+    /// into chunks of output columns, output rows into chunks of y (give ldy a stride whose byte size is
+    /// a multiple of the storage alignment when y may be larger than one binding).
     /// </summary>
-    public void MatMul(CommandRecorder rec, WeightMatrix w, BufferRange x, BufferRange y, int m, MatMulVariant? variant = null)
+    public void MatMul(CommandRecorder rec, WeightMatrix w, BufferRange x, BufferRange y, int m, MatMulVariant? variant = null, int ldy = 0)
     {
         if (m < 1) throw new ArgumentOutOfRangeException(nameof(m), "MatMul needs at least one row.");
+        if (ldy == 0) ldy = w.Rows;
+        if (ldy < w.Rows) throw new ArgumentOutOfRangeException(nameof(ldy), $"Output stride {ldy} is shorter than the {w.Rows} outputs per row.");
+        w.Type.CheckColumns(w.Cols, "matmul weight");
         Need(x, (long)m * w.Cols * 4, "matmul input");
-        Need(y, (long)m * w.Rows * 4, "matmul output");
+        Need(y, ((long)(m - 1) * ldy + w.Rows) * 4, "matmul output");
         var v = variant ?? (m >= Config.SharedTiledMinRows ? Config.ManyRowsVariant : MatMulVariant.RegisterTiled);
         uint tm = m == 1 ? 1 : Config.TileM;
         uint tn = m == 1 ? Config.MatVecRows : Config.TileN;
         uint wtype = w.Type.ShaderCode();
         var pipeline = v == MatMulVariant.SharedTiled
-            ? Pipeline("matmul_tiled", 3, 20, wtype)
-            : Pipeline("matmul", 3, 20, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u);
+            ? Pipeline("matmul_tiled", 3, 24, wtype)
+            : Pipeline("matmul", 3, 24, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u);
         uint tileN = v == MatMulVariant.SharedTiled ? 64 : tn;
         uint tileM = v == MatMulVariant.SharedTiled ? 64 : tm;
+        ulong maxRange = _device.Info.MaxStorageBufferRange;
+        ulong align = _device.Info.MinStorageBufferOffsetAlignment;
 
-        // Rows per binding: within maxStorageBufferRange, and a multiple of 256 rows so each chunk's
-        // offset keeps the storage-buffer alignment.
-        long maxRows = (long)(_device.Info.MaxStorageBufferRange / w.RowBytes);
+        // Weight rows per binding: within maxStorageBufferRange and a multiple of 256 rows, so each
+        // chunk's offset keeps the storage-buffer alignment.
+        long maxRows = (long)(maxRange / w.RowBytes);
         long chunk = maxRows >= w.Rows ? w.Rows : maxRows / 256 * 256;
         if (chunk < 1) throw new ArgumentException($"One row of this weight matrix ({w.RowBytes} bytes) exceeds maxStorageBufferRange.");
-        for (long n0 = 0; n0 < w.Rows; n0 += chunk)
+        // Output rows per binding of y.
+        ulong yRowBytes = (ulong)ldy * 4;
+        long mChunk = (ulong)m * yRowBytes <= Math.Min(y.Size, maxRange) ? m : (long)(maxRange / yRowBytes);
+        if (mChunk < 1) throw new ArgumentException($"One output row ({yRowBytes} bytes) exceeds maxStorageBufferRange.");
+        if (mChunk < m && yRowBytes % align != 0)
+            throw new ArgumentException($"The output needs several bindings, so its row stride ({yRowBytes} bytes) must be a multiple of {align}.");
+        var xr = x with { Size = Math.Min(x.Size, maxRange) };
+        for (long m0 = 0; m0 < m; m0 += mChunk)
         {
-            long n = Math.Min(chunk, w.Rows - n0);
-            ulong start = (ulong)n0 * w.RowBytes;
-            // Round up to whole words (fp16 rows of odd length end mid-word); the allocator pads buffers to 4 bytes.
-            var wr = w.Buffer.Range(start, Math.Min((ulong)n * w.RowBytes + 3 & ~3UL, w.Buffer.Size - start));
-            var (gx, gy) = Fold(Groups(n, tileN));
-            rec.Dispatch(pipeline, [Binding.In(wr), Binding.In(x), Binding.Out(y)],
-                new MatMulPush((uint)m, (uint)n, (uint)w.Cols, (uint)w.Rows, (uint)n0), gx, gy, Groups(m, tileM));
+            long mc = Math.Min(mChunk, m - m0);
+            var yr = y.Buffer.Range(y.Offset + (ulong)m0 * yRowBytes, Math.Min(((ulong)(mc - 1) * (ulong)ldy + (ulong)w.Rows) * 4 + 3 & ~3UL, y.Size - (ulong)m0 * yRowBytes));
+            for (long n0 = 0; n0 < w.Rows; n0 += chunk)
+            {
+                long n = Math.Min(chunk, w.Rows - n0);
+                ulong start = (ulong)n0 * w.RowBytes;
+                // Whole words: fp16 rows of odd length end mid-word; the allocator pads buffers to 4 bytes.
+                var wr = w.Buffer.Range(start, Math.Min((ulong)n * w.RowBytes + 3 & ~3UL, w.Buffer.Size - start));
+                var (gx, gy) = Fold(Groups(n, tileN));
+                rec.Dispatch(pipeline, [Binding.In(wr), Binding.In(xr), Binding.Out(yr)],
+                    new MatMulPush((uint)mc, (uint)n, (uint)w.Cols, (uint)ldy, (uint)n0, (uint)m0), gx, gy, Groups(mc, tileM));
+            }
         }
     }
 
@@ -164,14 +183,15 @@ public sealed class Kernels
             new AttentionPush((uint)rows, (uint)heads, (uint)kvHeads, scale), (uint)heads, (uint)rows);
     }
 
-    /// <summary>output [rows] (uint index, float bits) = argmax of x [rows, cols], lowest index on ties.</summary>
-    public void Argmax(CommandRecorder rec, BufferRange x, BufferRange output, int rows, int cols)
+    /// <summary>output [rows] (uint index, float bits) = argmax of x [rows, rowStride] over its first cols, lowest index on ties.</summary>
+    public void Argmax(CommandRecorder rec, BufferRange x, BufferRange output, int rows, int cols, int rowStride = 0)
     {
-        Need(x, (long)rows * cols * 4, "argmax input");
+        if (rowStride == 0) rowStride = cols;
+        Need(x, ((long)(rows - 1) * rowStride + cols) * 4, "argmax input");
         Need(output, rows * 8L, "argmax output");
-        var p = Pipeline("argmax", 2, 8, Config.ReduceLanes);
+        var p = Pipeline("argmax", 2, 12, Config.ReduceLanes);
         var (gx, gy) = Fold((uint)rows);
-        rec.Dispatch(p, [Binding.In(x), Binding.Out(output)], new RowsColsPush((uint)rows, (uint)cols), gx, gy);
+        rec.Dispatch(p, [Binding.In(x), Binding.Out(output)], new ArgmaxPush((uint)rows, (uint)cols, (uint)rowStride), gx, gy);
     }
 
     /// <summary>output [rows, cols] = softmax(x / temperature) per row; output may be x.</summary>

@@ -143,6 +143,24 @@ public sealed unsafe class CommandRecorder : IDisposable
         Stamp($"copy {size} B");
     }
 
+    /// <summary>Records several copies between two buffers in one command (offsets relative to each buffer).</summary>
+    public void CopyRegions(GpuBuffer source, GpuBuffer destination, ReadOnlySpan<(ulong SrcOffset, ulong DstOffset, ulong Size)> regions)
+    {
+        if (_ended) throw new InvalidOperationException("This recording was already submitted.");
+        if (regions.Length == 0) return;
+        SyncFor([Binding.In(source.All), Binding.Out(destination.All)]);
+        var copies = new BufferCopy[regions.Length];
+        for (int i = 0; i < regions.Length; i++)
+        {
+            var (s, d, n) = regions[i];
+            if (s + n > source.Size || d + n > destination.Size)
+                throw new ArgumentException($"Copy region {i} ({n} bytes) exceeds '{source.Name}' or '{destination.Name}'.");
+            copies[i] = new BufferCopy { SrcOffset = source.Offset + s, DstOffset = destination.Offset + d, Size = n };
+        }
+        fixed (BufferCopy* c = copies) _device.Api.CmdCopyBuffer(_cmd, source.Handle, destination.Handle, (uint)copies.Length, c);
+        Stamp($"copy {regions.Length} regions");
+    }
+
     /// <summary>Records a fill of a range with a 32-bit pattern (size must be a multiple of 4).</summary>
     public void Fill(BufferRange range, uint value = 0)
     {

@@ -1,0 +1,236 @@
+using TiDAR.Engine.Kernels;
+using TiDAR.Engine.Vulkan;
+
+namespace TiDAR.Engine.Model;
+
+/// <summary>Sizes that fix the device buffers of a <see cref="GpuModel"/>.</summary>
+public sealed record GpuModelOptions
+{
+    /// <summary>Most rows one forward may carry (prefill chunk, TiDAR step).</summary>
+    public int MaxRows { get; init; } = 128;
+    /// <summary>Most rows one forward may return logits or argmax for.</summary>
+    public int MaxOutputRows { get; init; } = 128;
+}
+
+/// <summary>What a forward returns for its output rows.</summary>
+public sealed class ForwardOutput
+{
+    /// <summary>Logits [rows, vocab] when asked for, else null.</summary>
+    public float[]? Logits { get; init; }
+    /// <summary>Greedy token and its logit per output row when asked for, else null.</summary>
+    public (int Token, float Logit)[]? Argmax { get; init; }
+}
+
+/// <summary>
+/// A decoder's weights on the device and the forward pass over a row list (DESIGN.md section 2),
+/// recorded into one command buffer with one wait. Activation buffers (fp32, R = MaxRows):
+///   x [R, dim] residual stream      h [R, dim] normed input       q [R, heads*hd]   k, v [R, kvHeads*hd]
+///   att [R, heads*hd]               o [R, dim]                    gate, up [R, ffn]
+///   positions [R] int               slots [R] uint                visibility [R] uint4 (a, b, e, 0)
+///   xOut [O, dim] selected rows     logits [O, ldy] (ldy = vocab padded to the storage alignment)
+///   argmax [O] uint2 (index, value bits)
+/// The token embedding is gathered on the host from the weight source (rows only, never the whole
+/// table), so untied vocabularies larger than one binding cost no device memory.
+/// </summary>
+public sealed class GpuModel : IDisposable
+{
+    private sealed record Layer(GpuBuffer AttnNorm, WeightMatrix Wq, WeightMatrix Wk, WeightMatrix Wv, GpuBuffer? Bq, GpuBuffer? Bk, GpuBuffer? Bv,
+        GpuBuffer? QNorm, GpuBuffer? KNorm, WeightMatrix Wo, GpuBuffer FfnNorm, WeightMatrix Wg, WeightMatrix Wu, WeightMatrix Wd);
+
+    private readonly Kernels.Kernels _k;
+    private readonly IWeightSource _source;
+    private readonly Layer[] _layers;
+    private readonly WeightMatrix _output;
+    private readonly GpuBuffer _outputNorm;
+    private readonly List<IDisposable> _owned = new();
+    private readonly GpuBuffer _x, _h, _q, _kb, _vb, _att, _o, _gate, _up, _pos, _slots, _vis, _xOut, _logits, _argmax;
+    private readonly int _ldy;
+
+    public ModelConfig Config { get; }
+    public GpuDevice Device { get; }
+    public GpuModelOptions Options { get; }
+    public ulong WeightBytes { get; }
+
+    public GpuModel(GpuDevice device, ModelConfig config, IWeightSource source, GpuModelOptions? options = null)
+    {
+        config.Validate();
+        Device = device;
+        Config = config;
+        Options = options ?? new GpuModelOptions();
+        if (Options.MaxRows < 1 || Options.MaxOutputRows < 1 || Options.MaxOutputRows > Options.MaxRows)
+            throw new ArgumentException($"MaxRows {Options.MaxRows} and MaxOutputRows {Options.MaxOutputRows} must be >= 1 with outputs <= rows.");
+        _k = new Kernels.Kernels(device);
+        _source = source;
+        try
+        {
+            var c = config;
+            _layers = new Layer[c.Layers];
+            for (int l = 0; l < c.Layers; l++)
+            {
+                _layers[l] = new Layer(
+                    Vector(TensorNames.AttnNorm(l), c.Dim),
+                    Matrix(TensorNames.Q(l), c.QDim, c.Dim), Matrix(TensorNames.K(l), c.KvDim, c.Dim), Matrix(TensorNames.V(l), c.KvDim, c.Dim),
+                    c.QkvBias ? Vector(TensorNames.QBias(l), c.QDim) : null,
+                    c.QkvBias ? Vector(TensorNames.KBias(l), c.KvDim) : null,
+                    c.QkvBias ? Vector(TensorNames.VBias(l), c.KvDim) : null,
+                    c.QkNorm ? Vector(TensorNames.QNorm(l), c.HeadDim) : null,
+                    c.QkNorm ? Vector(TensorNames.KNorm(l), c.HeadDim) : null,
+                    Matrix(TensorNames.AttnOutput(l), c.Dim, c.QDim),
+                    Vector(TensorNames.FfnNorm(l), c.Dim),
+                    Matrix(TensorNames.Gate(l), c.FfnDim, c.Dim), Matrix(TensorNames.Up(l), c.FfnDim, c.Dim), Matrix(TensorNames.Down(l), c.Dim, c.FfnDim));
+            }
+            _outputNorm = Vector(TensorNames.OutputNorm, c.Dim);
+            _output = Matrix(source.Contains(TensorNames.Output) ? TensorNames.Output : TensorNames.TokenEmbedding, c.VocabSize, c.Dim);
+            WeightBytes = _owned.OfType<GpuBuffer>().Aggregate(0UL, (s, b) => s + b.Size);
+
+            int r = Options.MaxRows, o = Options.MaxOutputRows;
+            ulong align = Math.Max(4, device.Info.MinStorageBufferOffsetAlignment) / 4;
+            _ldy = (int)((ulong)c.VocabSize + align - 1) / (int)align * (int)align;
+            _x = Act(r * c.Dim, "x"); _h = Act(r * c.Dim, "h");
+            _q = Act(r * c.QDim, "q"); _kb = Act(r * c.KvDim, "k"); _vb = Act(r * c.KvDim, "v");
+            _att = Act(r * c.QDim, "att"); _o = Act(r * c.Dim, "o");
+            _gate = Act(r * c.FfnDim, "gate"); _up = Act(r * c.FfnDim, "up");
+            _pos = Act(r, "positions"); _slots = Act(r, "slots"); _vis = Act(r * 4, "visibility");
+            _xOut = Act(o * c.Dim, "x-out"); _logits = Act(o * _ldy, "logits"); _argmax = Act(o * 2, "argmax");
+        }
+        catch { Dispose(); throw; }
+    }
+
+    public KvCache CreateCache(int capacity, bool halfPrecision = true) => new(Device, Config, capacity, halfPrecision);
+
+    private GpuBuffer Act(long floats, string name) => Own(Device.Allocate((ulong)floats * 4, name));
+
+    private T Own<T>(T d) where T : IDisposable { _owned.Add(d); return d; }
+
+    private GpuBuffer Vector(string name, int length)
+    {
+        var d = _source.Describe(name);
+        if (d.Elements != length) throw new InvalidDataException($"Tensor {name} has {d.Elements} values; the model's hyperparameters need {length}.");
+        return Own(Device.Upload<float>(_source.ReadFloat32(name), name));
+    }
+
+    /// <summary>Uploads a matrix in the device encoding closest to its stored one (no precision lost).</summary>
+    private WeightMatrix Matrix(string name, int rows, int cols)
+    {
+        var d = _source.Describe(name);
+        var (r, cc) = d.Matrix;
+        if (r != rows || cc != cols)
+            throw new InvalidDataException($"Tensor {name} is [{r}, {cc}] but the model's hyperparameters need [{rows}, {cols}].");
+        var m = d.Type switch
+        {
+            SourceType.F32 => WeightMatrix.UploadRaw(Device, _source.ReadRaw(name), rows, cols, TensorType.F32, name),
+            SourceType.F16 => WeightMatrix.UploadRaw(Device, _source.ReadRaw(name), rows, cols, TensorType.F16, name),
+            SourceType.Q8_0 => WeightMatrix.UploadRaw(Device, Q8Rows.FromGgufBlocks(_source.ReadRaw(name), rows, cols), rows, cols, TensorType.Q8_0, name),
+            // bf16 and 4-bit values are exact in fp32; they have no kernel of their own yet.
+            SourceType.BF16 or SourceType.Q4_0 or SourceType.Q4_1 => WeightMatrix.Upload(Device, _source.ReadFloat32(name), rows, cols, TensorType.F32, name),
+            _ => throw new NotSupportedException($"Tensor {name} has type {d.Type}, which the engine cannot run."),
+        };
+        Own(m.Buffer);
+        return m;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="rows"/> through the model, writing each row's K/V into <paramref name="cache"/> at its
+    /// slot, and returns logits and/or argmax for the rows listed in <paramref name="outputRows"/>.
+    /// </summary>
+    public ForwardOutput Forward(KvCache cache, ReadOnlySpan<ForwardRow> rows, ReadOnlySpan<int> outputRows, bool logits = true, bool argmax = false)
+    {
+        var c = Config;
+        int n = rows.Length, nOut = outputRows.Length;
+        if (n < 1 || n > Options.MaxRows) throw new ArgumentException($"A forward takes 1..{Options.MaxRows} rows, got {n}.");
+        if (nOut > Options.MaxOutputRows) throw new ArgumentException($"A forward returns at most {Options.MaxOutputRows} rows, {nOut} asked.");
+        if (cache.Layers != c.Layers) throw new ArgumentException("The KV cache belongs to a different model.");
+        var pos = new int[n];
+        var slots = new uint[n];
+        var vis = new uint[n * 4];
+        var tokens = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            var row = rows[i];
+            row.Validate(i, cache.Capacity, c.VocabSize);
+            tokens[i] = row.Token;
+            pos[i] = row.Position;
+            slots[i] = (uint)row.Slot;
+            vis[i * 4] = (uint)row.VisibleA; vis[i * 4 + 1] = (uint)row.VisibleB; vis[i * 4 + 2] = (uint)row.VisibleE;
+        }
+        foreach (var r in outputRows)
+            if (r < 0 || r >= n) throw new ArgumentException($"Output row {r} is not one of the {n} rows.");
+
+        Device.Write<float>(_x, EmbedRows(tokens));
+        Device.Write<int>(_pos, pos);
+        Device.Write<uint>(_slots, slots);
+        Device.Write<uint>(_vis, vis);
+
+        using var rec = new CommandRecorder(Device);
+        float scale = 1f / MathF.Sqrt(c.HeadDim);
+        for (int l = 0; l < c.Layers; l++)
+        {
+            var L = _layers[l];
+            _k.RmsNorm(rec, _x, L.AttnNorm, _h, n, c.Dim, c.RmsEps);
+            _k.MatMul(rec, L.Wq, _h, _q, n);
+            _k.MatMul(rec, L.Wk, _h, _kb, n);
+            _k.MatMul(rec, L.Wv, _h, _vb, n);
+            if (L.Bq is not null) _k.AddBias(rec, _q, L.Bq, _q, n, c.QDim);
+            if (L.Bk is not null) _k.AddBias(rec, _kb, L.Bk, _kb, n, c.KvDim);
+            if (L.Bv is not null) _k.AddBias(rec, _vb, L.Bv, _vb, n, c.KvDim);
+            if (L.QNorm is not null) _k.RmsNorm(rec, _q, L.QNorm, _q, n * c.Heads, c.HeadDim, c.RmsEps);
+            if (L.KNorm is not null) _k.RmsNorm(rec, _kb, L.KNorm, _kb, n * c.KvHeads, c.HeadDim, c.RmsEps);
+            _k.Rope(rec, _q, _pos, n, c.Heads, c.HeadDim, c.RotaryDims, c.RopeBase, c.RopeMode);
+            _k.Rope(rec, _kb, _pos, n, c.KvHeads, c.HeadDim, c.RotaryDims, c.RopeBase, c.RopeMode);
+            _k.KvStore(rec, _kb, _vb, _slots, cache.Keys[l], cache.Values[l], n, c.KvDim, cache.Capacity, cache.HalfPrecision);
+            _k.Attention(rec, _q, cache.Keys[l], cache.Values[l], _vis, _att, n, c.Heads, c.KvHeads, c.HeadDim, cache.Capacity, scale, cache.HalfPrecision);
+            _k.MatMul(rec, L.Wo, _att, _o, n);
+            _k.Add(rec, _x, _o, _x, n * c.Dim);
+            _k.RmsNorm(rec, _x, L.FfnNorm, _h, n, c.Dim, c.RmsEps);
+            _k.MatMul(rec, L.Wg, _h, _gate, n);
+            _k.MatMul(rec, L.Wu, _h, _up, n);
+            _k.SwiGlu(rec, _gate, _up, _gate, n * c.FfnDim);
+            _k.MatMul(rec, L.Wd, _gate, _o, n);
+            _k.Add(rec, _x, _o, _x, n * c.Dim);
+        }
+        if (nOut > 0)
+        {
+            var regions = new (ulong, ulong, ulong)[nOut];
+            ulong rowBytes = (ulong)c.Dim * 4;
+            for (int i = 0; i < nOut; i++) regions[i] = ((ulong)outputRows[i] * rowBytes, (ulong)i * rowBytes, rowBytes);
+            rec.CopyRegions(_x, _xOut, regions);
+            _k.RmsNorm(rec, _xOut, _outputNorm, _xOut, nOut, c.Dim, c.RmsEps);
+            _k.MatMul(rec, _output, _xOut, _logits, nOut, ldy: _ldy);
+            if (argmax) _k.Argmax(rec, _logits, _argmax, nOut, c.VocabSize, _ldy);
+        }
+        rec.SubmitAndWait();
+
+        if (nOut == 0) return new ForwardOutput();
+        float[]? logitValues = null;
+        if (logits)
+        {
+            var padded = Device.Read<float>(_logits, nOut * _ldy);
+            logitValues = new float[nOut * c.VocabSize];
+            for (int i = 0; i < nOut; i++) padded.AsSpan(i * _ldy, c.VocabSize).CopyTo(logitValues.AsSpan(i * c.VocabSize));
+        }
+        (int, float)[]? best = null;
+        if (argmax)
+        {
+            var raw = Device.Read<uint>(_argmax, nOut * 2);
+            best = new (int, float)[nOut];
+            for (int i = 0; i < nOut; i++) best[i] = ((int)raw[2 * i], BitConverter.UInt32BitsToSingle(raw[2 * i + 1]));
+        }
+        return new ForwardOutput { Logits = logitValues, Argmax = best };
+    }
+
+    /// <summary>x [n, dim]: the embedding rows of the tokens, read from the weight source.</summary>
+    private float[] EmbedRows(int[] tokens)
+    {
+        int dim = Config.Dim;
+        var x = new float[tokens.Length * dim];
+        for (int i = 0; i < tokens.Length; i++)
+            _source.ReadFloat32Rows(TensorNames.TokenEmbedding, tokens[i], 1).CopyTo(x.AsSpan(i * dim, dim));
+        return x;
+    }
+
+    public void Dispose()
+    {
+        foreach (var d in _owned) d.Dispose();
+        _owned.Clear();
+    }
+}
