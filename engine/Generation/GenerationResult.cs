@@ -1,0 +1,19 @@
+namespace TiDAR.Engine.Generation;
+
+public enum StopReason { MaxTokens, EndOfSequence, StopString, ContextFull, Cancelled }
+
+/// <summary>Counters of one generation, reported by --json.</summary>
+public sealed record GenerationStats
+{
+    public int PromptTokens { get; init; }
+    public int GeneratedTokens { get; init; }
+    public int Forwards { get; init; }
+    public double PrefillMs { get; init; }
+    public double DecodeMs { get; init; }
+    /// <summary>Generated tokens per decode forward (1 for AR).</summary>
+    public double TokensPerForward => Forwards == 0 ? 0 : GeneratedTokens / (double)Forwards;
+    /// <summary>Tokens per second of the decode phase: tokens made after the first (which prefill makes) over decode time.</summary>
+    public double TokensPerSecond => DecodeMs <= 0 || GeneratedTokens < 2 ? 0 : (GeneratedTokens - 1) / (DecodeMs / 1000.0);
+}
+
+public sealed record GenerationResult(IReadOnlyList<int> Tokens, StopReason StopReason, GenerationStats Stats);
