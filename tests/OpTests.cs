@@ -38,6 +38,9 @@ public sealed class OpTests(GpuFixture gpu)
             foreach (var type in new[] { TensorType.F32, TensorType.F16 })
                 foreach (var variant in new MatMulVariant?[] { null, MatMulVariant.RegisterTiled, MatMulVariant.SharedTiled })
                     yield return [m, n, k, type, variant];
+        foreach (var (m, n, k) in new[] { (1, 7, 32), (1, 1000, 896), (3, 65, 64), (9, 77, 96), (70, 130, 256) })
+            foreach (var variant in new MatMulVariant?[] { null, MatMulVariant.RegisterTiled, MatMulVariant.SharedTiled })
+                yield return [m, n, k, TensorType.Q8_0, variant];
     }
 
     [Theory]

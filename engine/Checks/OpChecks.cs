@@ -56,6 +56,9 @@ public sealed class OpChecks
             yield return MatMul(70, 130, 99, type, MatMulVariant.SharedTiled);
             yield return MatMul(9, 77, 64, type, MatMulVariant.RegisterTiled);
         }
+        yield return MatMul(1, 1000, 896, TensorType.Q8_0);
+        yield return MatMul(37, 515, 256, TensorType.Q8_0);
+        yield return MatMul(70, 130, 96, TensorType.Q8_0, MatMulVariant.SharedTiled);
         yield return Add(1003);
         yield return AddBias(rows: 7, cols: 131);
         yield return SwiGlu(4865);
@@ -249,6 +252,14 @@ public sealed class OpChecks
     /// <summary>Uploads a weight and returns the values the GPU actually holds (fp16-rounded for F16).</summary>
     private OwnedWeight Weight(float[] values, int rows, int cols, TensorType type, out float[] seen)
     {
+        if (type == TensorType.Q8_0)
+        {
+            // As a GGUF file holds it: ggml q8_0 blocks, repacked for the device on upload.
+            var blocks = Gguf.GgmlQuant.QuantizeQ8_0(values);
+            seen = new float[values.Length];
+            Gguf.GgmlQuant.DequantizeQ8_0(blocks, seen);
+            return new OwnedWeight(WeightMatrix.UploadRaw(_device, Q8Rows.FromGgufBlocks(blocks, rows, cols), rows, cols, type, "weight"));
+        }
         seen = type == TensorType.F16 ? ReferenceOps.RoundToHalf(values) : values;
         return new OwnedWeight(WeightMatrix.Upload(_device, values, rows, cols, type, "weight"));
     }

@@ -47,22 +47,16 @@ public sealed class ArDecoder
         double prefillMs = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
 
-        var output = new List<int>();
+        var sink = new TokenSink(options, capacity, onToken);
         int forwards = 0, length = prompt.Count;
-        var reason = StopReason.MaxTokens;
-        while (true)
+        while (sink.Offer(next, length))
         {
-            if (output.Count >= options.MaxTokens) { reason = StopReason.MaxTokens; break; }
-            if (options.StopTokens.Contains(next)) { reason = StopReason.EndOfSequence; break; }
-            output.Add(next);
-            if (onToken is not null && !onToken(next)) { reason = StopReason.StopString; break; }
-            if (output.Count >= options.MaxTokens) { reason = StopReason.MaxTokens; break; }
-            if (length >= capacity) { reason = StopReason.ContextFull; break; }
             var step = _model.Forward(_cache, [ForwardRow.Causal(next, length)], [0], logits: !greedy, argmax: greedy);
             forwards++;
             length++;
             next = greedy ? step.Argmax![0].Token : sampler.Sample(step.Logits!);
         }
+        var output = sink.Tokens;
         var stats = new GenerationStats
         {
             PromptTokens = prompt.Count,
@@ -72,7 +66,7 @@ public sealed class ArDecoder
             PrefillMs = prefillMs,
             DecodeMs = sw.Elapsed.TotalMilliseconds,
         };
-        return new GenerationResult(output, reason, stats);
+        return new GenerationResult(output, sink.Reason!.Value, stats);
     }
 
     /// <summary>Runs the prompt in chunks; returns the first generated token (from the last prompt row).</summary>

@@ -10,6 +10,14 @@ public sealed record GenerationStats
     public int Forwards { get; init; }
     public double PrefillMs { get; init; }
     public double DecodeMs { get; init; }
+    /// <summary>"ar" or "tidar".</summary>
+    public string Mode { get; init; } = "ar";
+    /// <summary>TiDAR block size k (1 for AR).</summary>
+    public int Block { get; init; } = 1;
+    /// <summary>Rows of all decode forwards over their count.</summary>
+    public double RowsPerForward { get; init; } = 1;
+    /// <summary>TiDAR: steps that committed a tokens, at index a-1 (a = 1..k); empty for AR.</summary>
+    public IReadOnlyList<int> AcceptedPerPosition { get; init; } = [];
     /// <summary>Generated tokens per decode forward (1 for AR).</summary>
     public double TokensPerForward => Forwards == 0 ? 0 : GeneratedTokens / (double)Forwards;
     /// <summary>Tokens per second of the decode phase: tokens made after the first (which prefill makes) over decode time.</summary>

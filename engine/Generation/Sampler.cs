@@ -19,10 +19,14 @@ public sealed class Sampler
 
     public SamplingOptions Options => _options;
 
-    public int Sample(ReadOnlySpan<float> logits)
+    public int Sample(ReadOnlySpan<float> logits) => _options.Greedy ? Argmax(logits) : Draw(Distribution(logits, _options));
+
+    /// <summary>A uniform number in [0, 1) from this sampler's seeded generator.</summary>
+    public double NextUniform() => _rng.NextDouble();
+
+    /// <summary>Draws an index from probabilities that sum to 1.</summary>
+    public int Draw(ReadOnlySpan<double> p)
     {
-        if (_options.Greedy) return Argmax(logits);
-        var p = Distribution(logits, _options);
         double u = _rng.NextDouble(), acc = 0;
         int last = 0;
         for (int i = 0; i < p.Length; i++)

@@ -10,6 +10,14 @@ public sealed record GpuModelOptions
     public int MaxRows { get; init; } = 128;
     /// <summary>Most rows one forward may return logits or argmax for.</summary>
     public int MaxOutputRows { get; init; } = 128;
+    /// <summary>
+    /// Compute every row exactly as it would be computed alone (same kernel and reduction order for any
+    /// number of rows), so that exact TiDAR decoding is token-identical to AR. Costs the shared-memory
+    /// matmul on GPUs for long prefills; off only for throughput experiments.
+    /// </summary>
+    public bool BatchInvariant { get; init; } = true;
+    /// <summary>Kernel shapes; null = chosen from the device (tests force the GPU shapes on CPU drivers).</summary>
+    public KernelConfig? Kernels { get; init; }
 }
 
 /// <summary>What a forward returns for its output rows.</summary>
@@ -45,6 +53,7 @@ public sealed class GpuModel : IDisposable
     private readonly List<IDisposable> _owned = new();
     private readonly GpuBuffer _x, _h, _q, _kb, _vb, _att, _o, _gate, _up, _pos, _slots, _vis, _xOut, _logits, _argmax;
     private readonly int _ldy;
+    private readonly MatMulVariant? _variant;
 
     public ModelConfig Config { get; }
     public GpuDevice Device { get; }
@@ -59,7 +68,8 @@ public sealed class GpuModel : IDisposable
         Options = options ?? new GpuModelOptions();
         if (Options.MaxRows < 1 || Options.MaxOutputRows < 1 || Options.MaxOutputRows > Options.MaxRows)
             throw new ArgumentException($"MaxRows {Options.MaxRows} and MaxOutputRows {Options.MaxOutputRows} must be >= 1 with outputs <= rows.");
-        _k = new Kernels.Kernels(device);
+        _k = new Kernels.Kernels(device, Options.Kernels);
+        _variant = Options.BatchInvariant ? MatMulVariant.RegisterTiled : null;
         _source = source;
         try
         {
@@ -167,9 +177,9 @@ public sealed class GpuModel : IDisposable
         {
             var L = _layers[l];
             _k.RmsNorm(rec, _x, L.AttnNorm, _h, n, c.Dim, c.RmsEps);
-            _k.MatMul(rec, L.Wq, _h, _q, n);
-            _k.MatMul(rec, L.Wk, _h, _kb, n);
-            _k.MatMul(rec, L.Wv, _h, _vb, n);
+            _k.MatMul(rec, L.Wq, _h, _q, n, _variant);
+            _k.MatMul(rec, L.Wk, _h, _kb, n, _variant);
+            _k.MatMul(rec, L.Wv, _h, _vb, n, _variant);
             if (L.Bq is not null) _k.AddBias(rec, _q, L.Bq, _q, n, c.QDim);
             if (L.Bk is not null) _k.AddBias(rec, _kb, L.Bk, _kb, n, c.KvDim);
             if (L.Bv is not null) _k.AddBias(rec, _vb, L.Bv, _vb, n, c.KvDim);
@@ -179,13 +189,13 @@ public sealed class GpuModel : IDisposable
             _k.Rope(rec, _kb, _pos, n, c.KvHeads, c.HeadDim, c.RotaryDims, c.RopeBase, c.RopeMode);
             _k.KvStore(rec, _kb, _vb, _slots, cache.Keys[l], cache.Values[l], n, c.KvDim, cache.Capacity, cache.HalfPrecision);
             _k.Attention(rec, _q, cache.Keys[l], cache.Values[l], _vis, _att, n, c.Heads, c.KvHeads, c.HeadDim, cache.Capacity, scale, cache.HalfPrecision);
-            _k.MatMul(rec, L.Wo, _att, _o, n);
+            _k.MatMul(rec, L.Wo, _att, _o, n, _variant);
             _k.Add(rec, _x, _o, _x, n * c.Dim);
             _k.RmsNorm(rec, _x, L.FfnNorm, _h, n, c.Dim, c.RmsEps);
-            _k.MatMul(rec, L.Wg, _h, _gate, n);
-            _k.MatMul(rec, L.Wu, _h, _up, n);
+            _k.MatMul(rec, L.Wg, _h, _gate, n, _variant);
+            _k.MatMul(rec, L.Wu, _h, _up, n, _variant);
             _k.SwiGlu(rec, _gate, _up, _gate, n * c.FfnDim);
-            _k.MatMul(rec, L.Wd, _gate, _o, n);
+            _k.MatMul(rec, L.Wd, _gate, _o, n, _variant);
             _k.Add(rec, _x, _o, _x, n * c.Dim);
         }
         if (nOut > 0)
@@ -195,7 +205,7 @@ public sealed class GpuModel : IDisposable
             for (int i = 0; i < nOut; i++) regions[i] = ((ulong)outputRows[i] * rowBytes, (ulong)i * rowBytes, rowBytes);
             rec.CopyRegions(_x, _xOut, regions);
             _k.RmsNorm(rec, _xOut, _outputNorm, _xOut, nOut, c.Dim, c.RmsEps);
-            _k.MatMul(rec, _output, _xOut, _logits, nOut, ldy: _ldy);
+            _k.MatMul(rec, _output, _xOut, _logits, nOut, _variant, _ldy);
             if (argmax) _k.Argmax(rec, _logits, _argmax, nOut, c.VocabSize, _ldy);
         }
         rec.SubmitAndWait();

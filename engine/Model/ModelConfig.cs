@@ -34,7 +34,9 @@ public sealed record ModelConfig
     /// <summary>Qwen3 RMS-normalises each head of q and k before RoPE.</summary>
     public bool QkNorm => Architecture == Architecture.Qwen3;
     /// <summary>llama.cpp's llama files carry Q/K rows permuted for the "norm" pairing; Qwen uses "neox".</summary>
-    public RopeMode RopeMode => Architecture == Architecture.Llama ? RopeMode.Norm : RopeMode.Neox;
+    public RopeMode RopeMode => RopeModeOverride ?? (Architecture == Architecture.Llama ? RopeMode.Norm : RopeMode.Neox);
+    /// <summary>For weights in Hugging Face order (un-permuted llama Q/K), which pair dims the "neox" way.</summary>
+    public RopeMode? RopeModeOverride { get; init; }
     public int QDim => Heads * HeadDim;
     public int KvDim => KvHeads * HeadDim;
     public int RotaryDims => RopeDims > 0 ? RopeDims : HeadDim;

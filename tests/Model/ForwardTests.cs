@@ -15,6 +15,8 @@ public sealed class ForwardTests(GpuFixture gpu)
             foreach (var type in new[] { SourceType.F32, SourceType.F16 })
                 foreach (var f16Cache in new[] { false, true })
                     yield return [arch, type, f16Cache];
+        foreach (var arch in Enum.GetValues<Architecture>())
+            yield return [arch, SourceType.Q8_0, true];
     }
 
     [Theory]

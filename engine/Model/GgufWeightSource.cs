@@ -1,0 +1,36 @@
+using TiDAR.Engine.Gguf;
+
+namespace TiDAR.Engine.Model;
+
+/// <summary>Model weights read from a memory-mapped GGUF file (llama.cpp tensor names).</summary>
+public sealed class GgufWeightSource : IWeightSource
+{
+    public GgufFile File { get; }
+
+    public GgufWeightSource(GgufFile file) => File = file;
+
+    public bool Contains(string name) => File.FindTensor(name) is not null;
+
+    public SourceTensor Describe(string name)
+    {
+        var t = File.Tensor(name);
+        return new SourceTensor(name, (SourceType)(uint)t.Type, t.Dimensions.Select(d => checked((long)d)).ToArray());
+    }
+
+    public float[] ReadFloat32(string name) => File.ReadAsFloat32(File.Tensor(name));
+
+    public float[] ReadFloat32Rows(string name, int firstRow, int count)
+    {
+        var t = File.Tensor(name);
+        var (rows, cols) = Describe(name).Matrix;
+        if (firstRow < 0 || count < 0 || firstRow + count > rows)
+            throw new ArgumentOutOfRangeException(nameof(firstRow), $"{name}: rows {firstRow}..{firstRow + count} outside 0..{rows}.");
+        if (!GgmlQuant.CanDequantize(t.Type)) throw new NotSupportedException($"Tensor {name} has type {t.Type}, which the engine cannot read.");
+        long rowBytes = checked((long)t.Type.RowBytes((ulong)cols));
+        var output = new float[(long)count * cols];
+        GgmlQuant.Dequantize(t.Type, File.TensorData(t, firstRow * rowBytes, checked((int)(count * rowBytes))), output);
+        return output;
+    }
+
+    public byte[] ReadRaw(string name) => File.TensorData(File.Tensor(name)).ToArray();
+}
