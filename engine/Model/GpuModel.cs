@@ -206,7 +206,20 @@ public sealed class GpuModel : IDisposable
             rec.CopyRegions(_x, _xOut, regions);
             _k.RmsNorm(rec, _xOut, _outputNorm, _xOut, nOut, c.Dim, c.RmsEps);
             _k.MatMul(rec, _output, _xOut, _logits, nOut, _variant, _ldy);
-            if (argmax) _k.Argmax(rec, _logits, _argmax, nOut, c.VocabSize, _ldy);
+            if (argmax)
+            {
+                // Logit rows bound in chunks within maxStorageBufferRange; a multiple of 32 rows keeps the
+                // argmax output offsets (8 bytes a row) on any storage alignment.
+                ulong logitRow = (ulong)_ldy * 4;
+                int per = (int)Math.Min((ulong)nOut, Device.Info.MaxStorageBufferRange / logitRow);
+                if (per < nOut) per = Math.Max(32, per / 32 * 32);
+                for (int r0 = 0; r0 < nOut; r0 += per)
+                {
+                    int rn = Math.Min(per, nOut - r0);
+                    _k.Argmax(rec, _logits.Range((ulong)r0 * logitRow, Math.Min((ulong)rn * logitRow, _logits.Size - (ulong)r0 * logitRow)),
+                        _argmax.Range((ulong)r0 * 8, (ulong)rn * 8), rn, c.VocabSize, _ldy);
+                }
+            }
         }
         rec.SubmitAndWait();
 
