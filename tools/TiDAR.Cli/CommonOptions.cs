@@ -25,13 +25,17 @@ internal static class CommonOptions
         ThrowOnValidationMessages = false,
     };
 
-    /// <summary>Runs a command body; known failures print one clear line and exit 1 instead of a stack trace.</summary>
+    /// <summary>
+    /// Runs a command body; a failure prints one line naming the problem and exits 1 instead of a stack
+    /// trace (TIDAR_DEBUG=1 adds the trace for bug reports).
+    /// </summary>
     public static int Guard(Func<int> body)
     {
         try { return body(); }
-        catch (Exception e) when (e is VulkanException or ArgumentException or InvalidOperationException or IOException or NotSupportedException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
+            if (Environment.GetEnvironmentVariable("TIDAR_DEBUG") == "1") Console.Error.WriteLine(e);
             return 1;
         }
     }
