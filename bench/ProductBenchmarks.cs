@@ -1,0 +1,100 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Running;
+using TiDAR.Engine.Kernels;
+using TiDAR.Engine.Reference;
+using TiDAR.Engine.Vulkan;
+
+namespace TiDAR.Bench;
+
+/// <summary>
+/// y [M, N] = x [M, K] * W [N, K]^T with N = K = 4096, on the Vulkan device (<see cref="Gpu"/>) and
+/// with the plain C# reference on the CPU (<see cref="CpuReference"/>), for fp32 and fp16 weights.
+/// Subclasses fix M (1: the matvec kernel; 512: the many-rows kernel) and the job and columns.
+/// </summary>
+public abstract class ProductBenchmarks
+{
+    public const int N = 4096, K = 4096;
+    private const int WeightSeed = 1, InputSeed = 2;
+
+    /// <summary>Activation rows.</summary>
+    protected abstract int M { get; }
+
+    /// <summary>
+    /// Weight encoding. The GPU reads W in this type. The CPU reference has no fp16 path: for F16 it
+    /// multiplies fp32 weights that were rounded to fp16 once in setup, so it does fp32 work on the
+    /// same values the GPU sees.
+    /// </summary>
+    [Params(TensorType.F32, TensorType.F16)]
+    public TensorType Weights { get; set; }
+
+    private WeightMatrix? _w;
+    private GpuBuffer? _x, _y;
+    private CommandRecorder? _rec;
+    private float[] _xCpu = [], _wCpu = [];
+
+    [GlobalSetup(Target = nameof(Gpu))]
+    public void SetupGpu()
+    {
+        var device = SharedDevice.Device;
+        var x = BenchData.Values(M * K, InputSeed);
+        _w = WeightMatrix.Upload(device, BenchData.Values(N * K, WeightSeed), N, K, Weights, "bench.w");
+        _x = device.Upload<float>(x, "bench.x");
+        _y = device.Allocate((ulong)M * N * sizeof(float), "bench.y");
+        // Recorded once; each benchmark invocation only submits and waits.
+        _rec = new CommandRecorder(device);
+        SharedDevice.Kernels.MatMul(_rec, _w, _x, _y, M);
+        _rec.SubmitAndWait();
+        CheckAgainstReference(device.Read<float>(_y, M * N), x);
+    }
+
+    [GlobalCleanup(Target = nameof(Gpu))]
+    public void CleanupGpu()
+    {
+        _rec?.Dispose();
+        _y?.Dispose();
+        _x?.Dispose();
+        _w?.Buffer.Dispose();
+        _rec = null; _x = _y = null; _w = null;
+    }
+
+    [GlobalSetup(Target = nameof(CpuReference))]
+    public void SetupCpu()
+    {
+        _xCpu = BenchData.Values(M * K, InputSeed);
+        _wCpu = Weights == TensorType.F16 ? BenchData.HalfRounded(N * K, WeightSeed) : BenchData.Values(N * K, WeightSeed);
+    }
+
+    /// <summary>One submission of the recorded product (dispatch, barrier, fence wait).</summary>
+    [Benchmark, BenchmarkCategory(BenchConfig.Gpu)]
+    public void Gpu() => _rec!.SubmitAndWait();
+
+    /// <summary>ReferenceOps.MatMul: one TensorPrimitives.Dot per output, one thread; allocates y.</summary>
+    [Benchmark, BenchmarkCategory(BenchConfig.Cpu)]
+    public float[] CpuReference() => ReferenceOps.MatMul(_xCpu, _wCpu, M, N, K);
+
+    /// <summary>A wrong kernel measures nothing: compare the first and last rows with the reference.</summary>
+    private void CheckAgainstReference(float[] y, float[] x)
+    {
+        var w = Weights == TensorType.F16 ? BenchData.HalfRounded(N * K, WeightSeed) : BenchData.Values(N * K, WeightSeed);
+        foreach (int row in new[] { 0, M - 1 }.Distinct())
+        {
+            var expected = ReferenceOps.MatMul(x.AsSpan(row * K, K), w, 1, N, K);
+            float scale = 0, worst = 0;
+            for (int j = 0; j < N; j++)
+            {
+                scale = Math.Max(scale, Math.Abs(expected[j]));
+                worst = Math.Max(worst, Math.Abs(expected[j] - y[row * N + j]));
+            }
+            if (worst > 1e-4f * scale + 1e-3f)
+                throw new InvalidOperationException($"GPU matmul m={M} {Weights}: row {row} differs from the reference by {worst} (max |y| {scale}).");
+        }
+    }
+
+    /// <summary>Bytes of W one op reads: N rows in the weight type on the GPU, in fp32 in the CPU reference.</summary>
+    public static double WeightBytesRead(BenchmarkCase c)
+    {
+        var type = (TensorType)c.Parameters[nameof(Weights)];
+        var rowBytes = c.Descriptor.HasCategory(BenchConfig.Gpu) ? type.RowBytes(K) : TensorType.F32.RowBytes(K);
+        return (double)N * rowBytes;
+    }
+}
