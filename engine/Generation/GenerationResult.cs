@@ -12,8 +12,10 @@ public sealed record GenerationStats
     public double DecodeMs { get; init; }
     /// <summary>"ar" or "tidar".</summary>
     public string Mode { get; init; } = "ar";
-    /// <summary>TiDAR block size k (1 for AR).</summary>
+    /// <summary>TiDAR block size k (1 for AR; for --block auto the last choice, 0 when it chose AR).</summary>
     public int Block { get; init; } = 1;
+    /// <summary>How steps were planned: "k=4", or auto's last choice and its acceptance estimate.</summary>
+    public string Plan { get; init; } = "";
     /// <summary>Rows of all decode forwards over their count.</summary>
     public double RowsPerForward { get; init; } = 1;
     /// <summary>TiDAR: steps that committed a tokens, at index a-1 (a = 1..k); empty for AR.</summary>

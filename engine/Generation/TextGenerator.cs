@@ -69,8 +69,8 @@ public sealed class TextGenerator(LoadedModel model)
         GenerationResult result;
         if (request.Mode == DecodeMode.Tidar)
         {
-            int k = request.Tidar.Block;
-            using var cache = model.Model.CreateCache(context + k * (k + 1), request.HalfPrecisionCache);
+            int maxRows = Math.Min(model.Model.Options.MaxRows, model.Model.Options.MaxOutputRows);
+            using var cache = model.Model.CreateCache(context + request.Tidar.ScratchSlots(maxRows), request.HalfPrecisionCache);
             result = new TidarDecoder(model.Model, cache).Generate(prompt, options, request.Tidar, OnToken);
         }
         else

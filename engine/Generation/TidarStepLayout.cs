@@ -9,8 +9,8 @@ namespace TiDAR.Engine.Generation;
 public static class TidarStepLayout
 {
     /// <summary>
-    /// First step: the prompt's last <paramref name="chunk"/> rows (causal; earlier rows already cached)
-    /// plus k mask rows at positions and slots P..P+k-1 that see the whole prompt and each other.
+    /// First step: the prompt's rows from <paramref name="chunkStart"/> (causal; earlier rows already
+    /// cached) plus k mask rows at positions and slots P..P+k-1 that see the whole prompt and each other.
     /// Row order: prompt rows, then mask rows.
     /// </summary>
     public static ForwardRow[] FirstStep(IReadOnlyList<int> prompt, int chunkStart, int k, int maskToken)
@@ -22,27 +22,39 @@ public static class TidarStepLayout
         return rows;
     }
 
-    /// <summary>Slot of pre-draft block B_j's first row (j = 1..k), after the k verify slots.</summary>
-    public static int BlockSlot(int length, int k, int j) => length + k + (j - 1) * k;
-
     /// <summary>
-    /// Steady step with <paramref name="length"/> committed tokens and drafts d_0..d_{k-1} for positions
-    /// L..L+k-1. Rows 0..k-1 verify: d_i at position and slot L+i, seeing slots [0, L+i].
-    /// Then blocks B_1..B_k of k mask rows: slot c of B_j at position L+j+c and slot BlockSlot(L,k,j)+c,
-    /// seeing the cache and drafts 0..j-1 (slots [0, L+j)) and all of B_j. Row of B_j slot c: k + (j-1)k + c.
+    /// Steady step with <paramref name="length"/> committed tokens and v = drafts.Count drafts d_0..d_{v-1}
+    /// for positions L..L+v-1. Rows 0..v-1 verify: d_i at position and slot L+i, seeing slots [0, L+i].
+    /// Then one pre-draft block of k mask rows for each j in <paramref name="blocks"/> (1 &lt;= j &lt;= v, the
+    /// outcome "j drafts accepted"): slot c of B_j at position L+j+c, in slot S_b + c with S_b = L + v + b*k
+    /// for the b-th listed block, seeing the cache and drafts 0..j-1 (slots [0, L+j)) and all of B_j.
+    /// The full step of the paper is v = k with blocks 1..k: k(k+1) rows.
     /// </summary>
-    public static ForwardRow[] Step(int length, IReadOnlyList<int> drafts, int maskToken)
+    public static ForwardRow[] Step(int length, IReadOnlyList<int> drafts, IReadOnlyList<int> blocks, int k, int maskToken)
     {
-        int k = drafts.Count, l = length;
-        var rows = new ForwardRow[k * (k + 1)];
-        for (int i = 0; i < k; i++) rows[i] = new ForwardRow(drafts[i], l + i, l + i, l + i + 1, 0, 0);
-        for (int j = 1; j <= k; j++)
+        int v = drafts.Count, l = length;
+        var rows = new ForwardRow[v + blocks.Count * k];
+        for (int i = 0; i < v; i++) rows[i] = new ForwardRow(drafts[i], l + i, l + i, l + i + 1, 0, 0);
+        for (int b = 0; b < blocks.Count; b++)
         {
-            int s = BlockSlot(l, k, j);
-            for (int c = 0; c < k; c++) rows[k + (j - 1) * k + c] = new ForwardRow(maskToken, l + j + c, s + c, l + j, s, s + k);
+            int j = blocks[b];
+            if (j < 1 || j > v) throw new ArgumentOutOfRangeException(nameof(blocks), $"Block {j} needs 1 <= j <= {v}.");
+            int s = l + v + b * k;
+            for (int c = 0; c < k; c++) rows[v + b * k + c] = new ForwardRow(maskToken, l + j + c, s + c, l + j, s, s + k);
         }
         return rows;
     }
 
-    public static int BlockRow(int k, int j, int c) => k + (j - 1) * k + c;
+    /// <summary>The paper's full step: k drafts and all k pre-draft blocks.</summary>
+    public static ForwardRow[] Step(int length, IReadOnlyList<int> drafts, int maskToken) =>
+        Step(length, drafts, Enumerable.Range(1, drafts.Count).ToArray(), drafts.Count, maskToken);
+
+    /// <summary>Row of slot c of the b-th listed block in a step with v drafts.</summary>
+    public static int BlockRow(int v, int k, int b, int c) => v + b * k + c;
+
+    /// <summary>Row of slot c of B_j in the paper's full step (v = k, blocks 1..k).</summary>
+    public static int BlockRow(int k, int j, int c) => BlockRow(k, k, j - 1, c);
+
+    /// <summary>Slots a step uses past the committed length.</summary>
+    public static int ScratchSlots(int v, int blocks, int k) => v + blocks * k;
 }

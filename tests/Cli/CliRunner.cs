@@ -7,9 +7,12 @@ public static class CliRunner
 {
     public sealed record Run(int ExitCode, string Stdout, string Stderr);
 
-    public static Run Tidar(params string[] args)
+    public static Run Tidar(params string[] args) => TidarWithEnv(new(), args);
+
+    public static Run TidarWithEnv(Dictionary<string, string> env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (k, v) in env) psi.Environment[k] = v;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tidar.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

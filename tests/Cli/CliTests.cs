@@ -52,6 +52,23 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void BlockAutoMeasuresOnceAndStaysExact()
+    {
+        var cacheHome = Path.Combine(_dir, "xdg");
+        string[] common = ["generate", "--model", _tidarModel, "--json", "--prompt-tokens", "104,101", "--max-tokens", "20"];
+        var ar = Json(CliRunner.Tidar([.. common, "--mode", "ar"]));
+        var first = CliRunner.TidarWithEnv(new() { ["XDG_CACHE_HOME"] = cacheHome }, [.. common, "--block", "auto"]);
+        Assert.Contains("Measuring forward latency", first.Stderr);
+        var auto = Json(first);
+        Assert.Equal(Tokens(ar), Tokens(auto));
+        Assert.StartsWith("auto:", auto.GetProperty("stats").GetProperty("plan").GetString());
+        Assert.Single(Directory.GetFiles(Path.Combine(cacheHome, "tidar", "profiles")));
+        var second = CliRunner.TidarWithEnv(new() { ["XDG_CACHE_HOME"] = cacheHome }, [.. common, "--block", "auto"]);
+        Assert.DoesNotContain("Measuring", second.Stderr);
+        Assert.Equal(Tokens(ar), Tokens(Json(second)));
+    }
+
+    [Fact]
     public void TextPromptsStreamAndTokenizeMatchesTheTokenizer()
     {
         var r = CliRunner.Tidar("generate", "--model", _tidarModel, "--max-tokens", "8", "hello world");

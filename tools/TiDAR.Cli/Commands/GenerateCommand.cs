@@ -58,17 +58,19 @@ internal static class GenerateCommand
             int k = auto ? 0 : blockText is null ? header.BlockSize ?? 4
                 : int.TryParse(blockText, out var kk) ? kk : throw new ArgumentException($"--block must be a number or auto, got '{blockText}'.");
             if (!auto && decodeMode == DecodeMode.Tidar && k < 1) throw new ArgumentException($"--block must be >= 1, got {k}.");
-            if (auto) throw new ArgumentException("--block auto is not available in this build; give a block size.");
 
             int maxRows = Math.Max(128, decodeMode == DecodeMode.Tidar ? k * (k + 1) : 1);
             using var loaded = LoadedModel.Open(device, path, new LoadOptions { MaxRows = maxRows });
+            LatencyProfile? profile = auto && decodeMode == DecodeMode.Tidar
+                ? ProfileCache.Get(device, loaded, maxRows, Math.Min(256, new TextGenerator(loaded).ContextLength(new TextRequest { ContextLength = parse.GetValue(context) })))
+                : null;
             var request = new TextRequest
             {
                 Prompt = text ?? "",
                 PromptTokens = ids,
                 Chat = parse.GetValue(chat),
                 Mode = decodeMode,
-                Tidar = new TidarOptions { Block = k, Verify = parse.GetValue(verify) == "paper" ? VerifyMode.Paper : VerifyMode.Exact, Beta = parse.GetValue(beta) },
+                Tidar = new TidarOptions { Block = auto ? 1 : k, AutoProfile = profile, Verify = parse.GetValue(verify) == "paper" ? VerifyMode.Paper : VerifyMode.Exact, Beta = parse.GetValue(beta) },
                 MaxTokens = parse.GetValue(maxTokens),
                 Sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), Seed = parse.GetValue(seed) },
                 StopStrings = parse.GetValue(stop) ?? [],
@@ -83,7 +85,7 @@ internal static class GenerateCommand
             {
                 Console.WriteLine();
                 var s = result.Stats;
-                Console.Error.WriteLine($"[{s.Mode}{(s.Mode == "tidar" ? $" k={s.Block}" : "")}: {s.GeneratedTokens} tokens, {s.Forwards} forwards, " +
+                Console.Error.WriteLine($"[{s.Mode}{(s.Mode == "tidar" ? $" {s.Plan}" : "")}: {s.GeneratedTokens} tokens, {s.Forwards} forwards, " +
                     $"{s.TokensPerForward:F2} tokens/forward, {s.TokensPerSecond:F1} tokens/s, prefill {s.PrefillMs:F0} ms, stop: {result.StopReason}]");
             }
             return 0;
@@ -129,6 +131,7 @@ internal static class GenerateCommand
             if (s.Mode == "tidar")
             {
                 w.WriteNumber("block", s.Block);
+                w.WriteString("plan", s.Plan);
                 w.WriteNumber("rows_per_forward", s.RowsPerForward);
                 w.WriteStartArray("accepted_per_position");
                 foreach (var a in s.AcceptedPerPosition) w.WriteNumberValue(a);

@@ -1,0 +1,129 @@
+namespace TiDAR.Engine.Generation;
+
+/// <summary>
+/// What one TiDAR forward carries: how many drafts it verifies (v, d_0 included), which acceptance
+/// outcomes get a pre-draft block (subset of 1..v) and the block size of those pre-drafts. v = 1 with no
+/// blocks is a plain AR step.
+/// </summary>
+public sealed record StepPlan(int Verify, int[] Blocks, int BlockSize)
+{
+    public int Rows => Verify + Blocks.Length * BlockSize;
+    public bool IsAr => Blocks.Length == 0;
+    public static StepPlan Ar { get; } = new(1, [], 1);
+    public static StepPlan Full(int k) => new(k, Enumerable.Range(1, k).ToArray(), k);
+}
+
+/// <summary>Chooses each step's plan.</summary>
+public interface IStepPolicy
+{
+    /// <summary>Block size of the first forward's mask rows.</summary>
+    int FirstBlock { get; }
+    /// <summary>The plan for a step that holds <paramref name="available"/> drafts (d_0 included).</summary>
+    StepPlan Plan(int available);
+    /// <summary>Learns from a verified step: a of the plan's v drafts committed.</summary>
+    void Observe(StepPlan plan, int accepted);
+    string Describe();
+}
+
+/// <summary>The paper's schedule: always k drafts and all k pre-draft blocks.</summary>
+public sealed class FixedBlockPolicy(int k) : IStepPolicy
+{
+    public int FirstBlock => k;
+    public StepPlan Plan(int available) => available >= k ? StepPlan.Full(k) : new StepPlan(available, Enumerable.Range(1, available).ToArray(), k);
+    public void Observe(StepPlan plan, int accepted) { }
+    public string Describe() => $"k={k}";
+}
+
+/// <summary>
+/// --block auto: picks k and the pre-drafted outcomes to maximise expected tokens per second, from the
+/// device's latency-vs-rows profile and the per-draft acceptance rate seen so far (Laplace-smoothed),
+/// falling back to plain AR when drafting does not pay (with an occasional probe step to re-measure).
+/// Model: each draft is accepted with probability alpha given its predecessors were, so a step of k
+/// drafts commits a tokens with P(a) = alpha^(a-1)(1-alpha) (a &lt; k), alpha^(k-1) (a = k). Keeping blocks
+/// only for the m likeliest outcomes costs a recovery step (1 + k rows, 1 token) when another happens.
+/// </summary>
+public sealed class AutoBlockPolicy : IStepPolicy
+{
+    private readonly LatencyProfile _profile;
+    private readonly int _maxK;
+    private double _accepted = 1, _trials = 2; // prior alpha = 0.5
+    private int _arSteps;
+    public const int ProbeEvery = 16;
+
+    public AutoBlockPolicy(LatencyProfile profile, int maxRows)
+    {
+        _profile = profile;
+        _maxK = 1;
+        while ((_maxK + 1) * (_maxK + 2) <= maxRows && _maxK < 16) _maxK++;
+        Best = Choose(Alpha);
+    }
+
+    public double Alpha => _accepted / _trials;
+    /// <summary>The latest choice: (k, kept blocks m), or k = 0 for AR; with its expected tokens/s.</summary>
+    public (int K, int M, double TokensPerSecond) Best { get; private set; }
+
+    public int FirstBlock => Math.Max(1, Best.K == 0 ? 2 : Best.K);
+
+    public StepPlan Plan(int available)
+    {
+        Best = Choose(Alpha);
+        if (Best.K == 0)
+        {
+            // AR pays best; every so often draft once more so alpha keeps being measured.
+            if (++_arSteps % ProbeEvery != 0) return StepPlan.Ar;
+            int probeK = Math.Min(4, _maxK);
+            return new StepPlan(1, [1], probeK);
+        }
+        int k = Best.K;
+        if (available < k) return new StepPlan(available, Enumerable.Range(1, available).ToArray(), k);
+        return new StepPlan(k, LikeliestOutcomes(k, Best.M, Alpha), k);
+    }
+
+    public void Observe(StepPlan plan, int accepted)
+    {
+        // Drafts 1..v-1 were compared in order until the first rejection.
+        int compared = accepted < plan.Verify ? accepted : accepted - 1;
+        _trials += compared;
+        _accepted += accepted - 1;
+    }
+
+    public string Describe() => Best.K == 0 ? $"auto: ar (alpha {Alpha:F2})" : $"auto: k={Best.K}, {Best.M} of {Best.K} blocks (alpha {Alpha:F2})";
+
+    public static double[] OutcomeProbabilities(int k, double alpha)
+    {
+        var p = new double[k];
+        for (int a = 1; a <= k; a++) p[a - 1] = a < k ? Math.Pow(alpha, a - 1) * (1 - alpha) : Math.Pow(alpha, k - 1);
+        return p;
+    }
+
+    public static int[] LikeliestOutcomes(int k, int m, double alpha)
+    {
+        var p = OutcomeProbabilities(k, alpha);
+        return Enumerable.Range(1, k).OrderByDescending(a => p[a - 1]).ThenBy(a => a).Take(m).OrderBy(a => a).ToArray();
+    }
+
+    /// <summary>Expected tokens per second of plan (k, m) in steady state; k = 0 is AR.</summary>
+    public double Throughput(int k, int m, double alpha)
+    {
+        if (k == 0) return 1000.0 / _profile.At(1);
+        var p = OutcomeProbabilities(k, alpha);
+        double tokens = 0;
+        for (int a = 1; a <= k; a++) tokens += a * p[a - 1];
+        double kept = LikeliestOutcomes(k, m, alpha).Sum(a => p[a - 1]);
+        double miss = 1 - kept;
+        double ms = _profile.At(k + m * k) + miss * _profile.At(1 + k);
+        return 1000.0 * (tokens + miss) / ms;
+    }
+
+    private (int, int, double) Choose(double alpha)
+    {
+        (int K, int M, double R) best = (0, 0, Throughput(0, 0, alpha));
+        for (int k = 1; k <= _maxK; k++)
+            for (int m = 1; m <= k; m++)
+            {
+                double r = Throughput(k, m, alpha);
+                if (r > best.R * 1.0001) best = (k, m, r);
+            }
+        return best;
+    }
+}

@@ -1,0 +1,124 @@
+using TiDAR.Engine.Generation;
+using TiDAR.Engine.Model;
+using TiDAR.Tests.Model;
+
+namespace TiDAR.Tests.Generation;
+
+/// <summary>--block auto: the planner's choices on known latency curves, and exactness under any step schedule.</summary>
+[Collection("gpu")]
+public sealed class AutoBlockTests(GpuFixture gpu)
+{
+    private static LatencyProfile Flat(double ms) => new([1, 2, 4, 8, 16, 32, 64, 128], Enumerable.Repeat(ms, 8).ToArray(), 128);
+    private static LatencyProfile Linear(double msPerRow) => new([1, 128], [msPerRow, 128 * msPerRow], 128);
+
+    [Fact]
+    public void FreeSlotsAndGoodDraftsPickLargeBlocks()
+    {
+        var policy = new AutoBlockPolicy(Flat(10), maxRows: 128);
+        for (int i = 0; i < 50; i++) policy.Observe(StepPlan.Full(4), 4);   // every draft accepted
+        var plan = policy.Plan(available: 1);
+        Assert.True(policy.Best.K >= 8, policy.Describe());
+        Assert.Equal(policy.Best.K, plan.BlockSize);
+        Assert.True(policy.Best.TokensPerSecond > 5 * 100, "expected several tokens per 10 ms forward");
+    }
+
+    [Fact]
+    public void RowCostFallsBackToAr()
+    {
+        var policy = new AutoBlockPolicy(Linear(10), maxRows: 128);
+        for (int i = 0; i < 20; i++) policy.Observe(StepPlan.Full(4), 1);  // drafts never accepted
+        Assert.True(policy.Plan(available: 4).IsAr);
+        Assert.Equal(0, policy.Best.K);
+        Assert.Contains("ar", policy.Describe());
+        // Still probes now and then so that better drafts would be noticed.
+        int probes = Enumerable.Range(0, AutoBlockPolicy.ProbeEvery * 2).Count(_ => !policy.Plan(1).IsAr);
+        Assert.Equal(2, probes);
+    }
+
+    [Fact]
+    public void UnlikelyOutcomesLoseTheirBlocksWhenRowsCost()
+    {
+        // Free up to 12 rows, expensive after: with alpha ~ 0.3, k = 3 keeps only the likeliest outcomes.
+        var profile = new LatencyProfile([1, 12, 13, 128], [10, 10, 40, 400], 128);
+        var policy = new AutoBlockPolicy(profile, maxRows: 128);
+        for (int i = 0; i < 40; i++) policy.Observe(StepPlan.Full(3), i % 3 == 0 ? 2 : 1);
+        Assert.True(policy.Best.K >= 2, policy.Describe());
+        Assert.True(policy.Best.K + policy.Best.M * policy.Best.K <= 12, policy.Describe());
+        Assert.Equal([1, 2, 3], AutoBlockPolicy.LikeliestOutcomes(3, 3, 0.3));
+        Assert.Equal([1], AutoBlockPolicy.LikeliestOutcomes(3, 1, 0.3));
+        Assert.Equal([3], AutoBlockPolicy.LikeliestOutcomes(3, 1, 0.9));
+    }
+
+    /// <summary>Plans at random: AR steps, partial blocks, changing k. Exactness must not depend on the schedule.</summary>
+    private sealed class RandomPolicy(int seed) : IStepPolicy
+    {
+        private readonly Random _rng = new(seed);
+        public int FirstBlock => 3;
+        public StepPlan Plan(int available)
+        {
+            int v = _rng.Next(1, available + 1);
+            if (_rng.Next(5) == 0) return StepPlan.Ar;
+            int k = _rng.Next(1, 6);
+            var blocks = Enumerable.Range(1, v).Where(_ => _rng.Next(3) > 0).ToArray();
+            return new StepPlan(v, blocks, k);
+        }
+        public void Observe(StepPlan plan, int accepted) { }
+        public string Describe() => "random";
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void AnyScheduleStaysTokenIdenticalToAr(int seed)
+    {
+        var config = TinyModels.Config(Architecture.Qwen3, 5, context: 200) with { MaskTokenId = 4 };
+        var weights = TinyModels.Weights(config, seed + 10);
+        using var model = new GpuModel(gpu.Device, config, weights, new GpuModelOptions { MaxRows = 40, MaxOutputRows = 40 });
+        int[] prompt = [0, 1, 2, 3, 1];
+        var options = new GenerationOptions { MaxTokens = 60 };
+        using var arCache = model.CreateCache(100);
+        var ar = new ArDecoder(model, arCache).Generate(prompt, options);
+        using var cache = model.CreateCache(140);
+        var td = new TidarDecoder(model, cache).Generate(prompt, options, new TidarOptions { Policy = new RandomPolicy(seed) });
+        Assert.Equal(ar.Tokens, td.Tokens);
+    }
+
+    [Fact]
+    public void AutoOnAMeasuredProfileIsExactAndReportsItsChoice()
+    {
+        var config = TinyModels.Config(Architecture.Llama, 6, context: 200) with { MaskTokenId = 5 };
+        var weights = TinyModels.Weights(config, 3);
+        using var model = new GpuModel(gpu.Device, config, weights, new GpuModelOptions { MaxRows = 30, MaxOutputRows = 30 });
+        var profile = LatencyProfile.Measure(model, LatencyProfile.DefaultRowCounts(30), context: 16, repeats: 1);
+        Assert.Equal(LatencyProfile.DefaultRowCounts(30), profile.Rows);
+        Assert.All(profile.Milliseconds, ms => Assert.True(ms > 0));
+        using var arCache = model.CreateCache(100);
+        var ar = new ArDecoder(model, arCache).Generate([1, 2], new GenerationOptions { MaxTokens = 40 });
+        using var cache = model.CreateCache(130);
+        var td = new TidarDecoder(model, cache).Generate([1, 2], new GenerationOptions { MaxTokens = 40 }, new TidarOptions { AutoProfile = profile });
+        Assert.Equal(ar.Tokens, td.Tokens);
+        Assert.StartsWith("auto:", td.Stats.Plan);
+    }
+
+    [Fact]
+    public void ProfilesSurviveADiskRoundTripAndBadFilesAreIgnored()
+    {
+        var dir = Directory.CreateTempSubdirectory("tidar-profile-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "p.json");
+            var p = new LatencyProfile([1, 2, 6], [1.5, 1.6, 2.5], 64);
+            p.Save(path);
+            var q = LatencyProfile.Load(path)!;
+            Assert.Equal(p.Rows, q.Rows);
+            Assert.Equal(p.Milliseconds, q.Milliseconds);
+            Assert.Equal(2.05, q.At(4), 6);
+            File.WriteAllText(path, "{\"Rows\":[1,1],\"Milliseconds\":[1,1],\"Context\":1}");
+            Assert.Null(LatencyProfile.Load(path));
+            File.WriteAllText(path, "garbage");
+            Assert.Null(LatencyProfile.Load(path));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}

@@ -1,0 +1,35 @@
+using TiDAR.Engine.Generation;
+using TiDAR.Engine.Model;
+using TiDAR.Engine.Vulkan;
+
+namespace TiDAR.Cli;
+
+/// <summary>
+/// The latency-vs-rows profile that --block auto plans with: measured once per device, driver, model
+/// file and row limit, then kept under $XDG_CACHE_HOME/tidar/profiles (or ~/.cache/tidar/profiles).
+/// </summary>
+internal static class ProfileCache
+{
+    public static LatencyProfile Get(GpuDevice device, LoadedModel model, int maxRows, int context)
+    {
+        var file = new FileInfo(model.Path);
+        var d = device.Info;
+        string Safe(string s) => string.Concat(s.Select(ch => char.IsLetterOrDigit(ch) ? ch : '_'));
+        var name = $"{Safe(d.Name)}-{d.DriverVersion:x}-{Safe(Path.GetFileNameWithoutExtension(file.Name))}-{file.Length:x}-{file.LastWriteTimeUtc.Ticks:x}-{maxRows}-{context}.json";
+        var path = Path.Combine(CacheRoot(), "profiles", name);
+        if (LatencyProfile.Load(path) is { } cached) return cached;
+        Console.Error.WriteLine($"Measuring forward latency against rows on {d.Name} (once per device and model; cached in {path}) ...");
+        var profile = LatencyProfile.Measure(model.Model, LatencyProfile.DefaultRowCounts(maxRows), context,
+            progress: new Progress<string>(s => Console.Error.WriteLine("  " + s)));
+        try { profile.Save(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Console.Error.WriteLine($"note: could not cache the profile: {e.Message}"); }
+        return profile;
+    }
+
+    private static string CacheRoot()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return Path.Combine(!string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(string.IsNullOrEmpty(home) ? Path.GetTempPath() : home, ".cache"), "tidar");
+    }
+}
