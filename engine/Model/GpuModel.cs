@@ -18,6 +18,8 @@ public sealed record GpuModelOptions
     public bool BatchInvariant { get; init; } = true;
     /// <summary>Kernel shapes; null = chosen from the device (tests force the GPU shapes on CPU drivers).</summary>
     public KernelConfig? Kernels { get; init; }
+    /// <summary>Time every dispatch with timestamp queries (<see cref="GpuModel.LastTimings"/>); for profiling.</summary>
+    public bool TimeDispatches { get; init; }
 }
 
 /// <summary>What a forward returns for its output rows.</summary>
@@ -106,6 +108,13 @@ public sealed class GpuModel : IDisposable
         catch { Dispose(); throw; }
     }
 
+    /// <summary>Host time to record the last forward's command buffer, and time from submit to completion.</summary>
+    public double LastRecordMs { get; private set; }
+    public double LastSubmitMs { get; private set; }
+    public int LastDispatches { get; private set; }
+    /// <summary>Per-dispatch GPU times of the last forward when <see cref="GpuModelOptions.TimeDispatches"/> is on.</summary>
+    public IReadOnlyList<DispatchTiming> LastTimings { get; private set; } = [];
+
     public KvCache CreateCache(int capacity, bool halfPrecision = true) => new(Device, Config, capacity, halfPrecision);
 
     private GpuBuffer Act(long floats, string name) => Own(Device.Allocate((ulong)floats * 4, name));
@@ -171,7 +180,8 @@ public sealed class GpuModel : IDisposable
         Device.Write<uint>(_slots, slots);
         Device.Write<uint>(_vis, vis);
 
-        using var rec = new CommandRecorder(Device);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var rec = new CommandRecorder(Device, timing: Options.TimeDispatches);
         float scale = 1f / MathF.Sqrt(c.HeadDim);
         for (int l = 0; l < c.Layers; l++)
         {
@@ -221,7 +231,12 @@ public sealed class GpuModel : IDisposable
                 }
             }
         }
+        LastRecordMs = clock.Elapsed.TotalMilliseconds;
+        clock.Restart();
         rec.SubmitAndWait();
+        LastSubmitMs = clock.Elapsed.TotalMilliseconds;
+        LastDispatches = rec.Dispatches;
+        if (Options.TimeDispatches) LastTimings = rec.ReadTimings();
 
         if (nOut == 0) return new ForwardOutput();
         float[]? logitValues = null;
