@@ -55,6 +55,9 @@ public sealed class GpuModel : IDisposable
     private readonly List<IDisposable> _owned = new();
     private readonly GpuBuffer _x, _h, _q, _kb, _vb, _att, _o, _gate, _up, _pos, _slots, _vis, _xOut, _logits, _argmax;
     private readonly int _ldy;
+    // Where device memory is not host-visible: host staging for the inputs [x | positions | slots | visibility]
+    // and outputs [logits | argmax], copied inside the forward's own command buffer (one submit, one wait).
+    private readonly GpuBuffer? _stageIn, _stageOut;
     private readonly MatMulVariant? _variant;
 
     public ModelConfig Config { get; }
@@ -104,6 +107,11 @@ public sealed class GpuModel : IDisposable
             _gate = Act(r * c.FfnDim, "gate"); _up = Act(r * c.FfnDim, "up");
             _pos = Act(r, "positions"); _slots = Act(r, "slots"); _vis = Act(r * 4, "visibility");
             _xOut = Act(o * c.Dim, "x-out"); _logits = Act(o * _ldy, "logits"); _argmax = Act(o * 2, "argmax");
+            if (!device.Allocator.DeviceMemoryIsHostVisible)
+            {
+                _stageIn = Own(device.Allocate(_x.Size + _pos.Size + _slots.Size + _vis.Size, "stage-in", MemoryKind.Staging));
+                _stageOut = Own(device.Allocate(_logits.Size + _argmax.Size, "stage-out", MemoryKind.Staging));
+            }
         }
         catch { Dispose(); throw; }
     }
@@ -175,13 +183,9 @@ public sealed class GpuModel : IDisposable
         foreach (var r in outputRows)
             if (r < 0 || r >= n) throw new ArgumentException($"Output row {r} is not one of the {n} rows.");
 
-        Device.Write<float>(_x, EmbedRows(tokens));
-        Device.Write<int>(_pos, pos);
-        Device.Write<uint>(_slots, slots);
-        Device.Write<uint>(_vis, vis);
-
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var rec = new CommandRecorder(Device, timing: Options.TimeDispatches);
+        WriteInputs(rec, EmbedRows(tokens), pos, slots, vis);
         float scale = 1f / MathF.Sqrt(c.HeadDim);
         for (int l = 0; l < c.Layers; l++)
         {
@@ -231,6 +235,11 @@ public sealed class GpuModel : IDisposable
                 }
             }
         }
+        if (_stageOut is not null && nOut > 0)
+        {
+            if (logits) rec.Copy(_logits.Range(0, (ulong)nOut * (ulong)_ldy * 4), _stageOut.Range(0, (ulong)nOut * (ulong)_ldy * 4));
+            if (argmax) rec.Copy(_argmax.Range(0, (ulong)nOut * 8), _stageOut.Range(_logits.Size, (ulong)nOut * 8));
+        }
         LastRecordMs = clock.Elapsed.TotalMilliseconds;
         clock.Restart();
         rec.SubmitAndWait();
@@ -242,18 +251,46 @@ public sealed class GpuModel : IDisposable
         float[]? logitValues = null;
         if (logits)
         {
-            var padded = Device.Read<float>(_logits, nOut * _ldy);
+            var padded = _stageOut is null ? Device.Read<float>(_logits, nOut * _ldy)
+                : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(_stageOut.HostBytes)[..(nOut * _ldy)].ToArray();
             logitValues = new float[nOut * c.VocabSize];
             for (int i = 0; i < nOut; i++) padded.AsSpan(i * _ldy, c.VocabSize).CopyTo(logitValues.AsSpan(i * c.VocabSize));
         }
         (int, float)[]? best = null;
         if (argmax)
         {
-            var raw = Device.Read<uint>(_argmax, nOut * 2);
+            var raw = _stageOut is null ? Device.Read<uint>(_argmax, nOut * 2)
+                : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(_stageOut.HostBytes.Slice((int)_logits.Size))[..(nOut * 2)].ToArray();
             best = new (int, float)[nOut];
             for (int i = 0; i < nOut; i++) best[i] = ((int)raw[2 * i], BitConverter.UInt32BitsToSingle(raw[2 * i + 1]));
         }
         return new ForwardOutput { Logits = logitValues, Argmax = best };
+    }
+
+    /// <summary>Host inputs into the device buffers: directly where mapped, else staged inside <paramref name="rec"/>.</summary>
+    private void WriteInputs(CommandRecorder rec, float[] x, int[] pos, uint[] slots, uint[] vis)
+    {
+        if (_stageIn is null)
+        {
+            Device.Write<float>(_x, x);
+            Device.Write<int>(_pos, pos);
+            Device.Write<uint>(_slots, slots);
+            Device.Write<uint>(_vis, vis);
+            return;
+        }
+        var stage = _stageIn;
+        ulong offset = 0;
+        void Stage<T>(T[] data, GpuBuffer target) where T : unmanaged
+        {
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan());
+            bytes.CopyTo(stage.HostBytes[(int)offset..]);
+            if (bytes.Length > 0) rec.Copy(stage.Range(offset, (ulong)bytes.Length), target.Range(0, (ulong)bytes.Length));
+            offset += target.Size;
+        }
+        Stage(x, _x);
+        Stage(pos, _pos);
+        Stage(slots, _slots);
+        Stage(vis, _vis);
     }
 
     /// <summary>x [n, dim]: the embedding rows of the tokens, read from the weight source.</summary>

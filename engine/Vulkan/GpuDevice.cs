@@ -153,9 +153,13 @@ public sealed unsafe class GpuDevice : IDisposable
         return result;
     }
 
+    /// <summary>Queue submissions completed so far (each is one wait); lets tests hold decoders to one per step.</summary>
+    public long Submissions { get; private set; }
+
     /// <summary>Called after each completed submission.</summary>
     internal void AfterSubmit()
     {
+        Submissions++;
         if (ThrowOnValidationMessages) Instance.ThrowIfValidationMessages();
     }
 
