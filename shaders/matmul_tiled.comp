@@ -15,7 +15,19 @@ layout(binding = 2) writeonly buffer Yv { float y[]; };  // Y [M, ldy]
 // N counts the rows of this W binding; they land in Y columns n_off.. of rows of length ldy, so a
 // matrix larger than maxStorageBufferRange runs as several dispatches over row chunks.
 // X rows start at x_row_off, so an output that is bound in row chunks can share one X binding.
-layout(push_constant) uniform Push { uint M; uint N; uint K; uint ldy; uint n_off; uint x_row_off; } p;
+// Fused products (q|k|v, gate|up) split their output columns into up to three segments, each stored
+// as its own row-major block of Y: columns [0, seg1) at 0 with rows of ldy, [seg1, seg2) at base1,
+// [seg2, n_total) at base2. Without a split seg1 = seg2 = 0xFFFFFFFF.
+layout(push_constant) uniform Push {
+    uint M; uint N; uint K; uint ldy; uint n_off; uint x_row_off;
+    uint seg1; uint seg2; uint n_total; uint base1; uint base2;
+} p;
+
+uint y_index(uint m, uint n) {  // n: column of the whole product (n_off included)
+    if (n < p.seg1) return m * p.ldy + n;
+    if (n < p.seg2) return p.base1 + m * (p.seg2 - p.seg1) + (n - p.seg1);
+    return p.base2 + m * (p.n_total - p.seg2) + (n - p.seg2);
+}
 
 const uint BM = 64, BN = 64, BK = 16;
 shared float xs[BK][BM];
@@ -54,7 +66,7 @@ void main() {
         if (m >= p.M) continue;
         for (uint j = 0; j < 4; j++) {
             uint n = n0 + tx + 16 * j;
-            if (n < p.N) y[m * p.ldy + p.n_off + n] = acc[i][j];
+            if (n < p.N) y[y_index(m, p.n_off + n)] = acc[i][j];
         }
     }
 }

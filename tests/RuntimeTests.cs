@@ -59,6 +59,35 @@ public sealed unsafe class RuntimeTests(GpuFixture gpu)
         Assert.True(ReferenceOps.NormalizedError(Dev.Read<float>(y1, n), ReferenceOps.MatMul(normed, wv, 1, n, k)) < 1e-5);
     }
 
+    [Theory]
+    [InlineData(1, MatMulVariant.RegisterTiled)]
+    [InlineData(5, MatMulVariant.RegisterTiled)]
+    [InlineData(70, MatMulVariant.SharedTiled)]
+    public void SplitMatMulFillsSeparateBlocks(int m, MatMulVariant variant)
+    {
+        // [Wa; Wb; Wc] in one product, written as three row-major blocks of one buffer.
+        const int k = 64, a = 40, b = 24, c = 24;
+        var checks = new OpChecks(Dev, gpu.Kernels, 9);
+        var x = checks.RandomFloats(m * k);
+        var wv = checks.RandomFloats((a + b + c) * k);
+        var w = WeightMatrix.Upload(Dev, wv, a + b + c, k, TensorType.F32, "w");
+        using var owner = w.Buffer;
+        using var xb = Dev.Upload<float>(x, "x");
+        long base1 = m * a + 4, base2 = base1 + m * b + 4;
+        using var y = Dev.Allocate((ulong)(base2 + m * c) * 4, "y");
+        using var rec = new CommandRecorder(Dev);
+        gpu.Kernels.MatMul(rec, w, xb, y, m, variant, split: new MatMulSplit(a, a + b, base1, base2));
+        rec.SubmitAndWait();
+        var all = Dev.Read<float>(y, (int)(base2 + m * c));
+        var full = ReferenceOps.MatMul(x, wv, m, a + b + c, k);
+        for (int r = 0; r < m; r++)
+            for (int col = 0; col < a + b + c; col++)
+            {
+                long at = col < a ? r * a + col : col < a + b ? base1 + r * b + (col - a) : base2 + r * c + (col - a - b);
+                Assert.True(Math.Abs(all[at] - full[r * (a + b + c) + col]) < 1e-4, $"row {r} col {col}");
+            }
+    }
+
     [Fact]
     public void RecordingCanBeSubmittedRepeatedly()
     {

@@ -3,6 +3,13 @@ using TiDAR.Engine.Vulkan;
 
 namespace TiDAR.Engine.Kernels;
 
+/// <summary>
+/// Output layout of a fused product: columns [0, Seg1) as rows of Seg1 values at element 0, [Seg1, Seg2)
+/// as rows of Seg2-Seg1 at element Base1, [Seg2, N) as rows of N-Seg2 at element Base2. Lets one dispatch
+/// of [Wq; Wk; Wv] (or [Wgate; Wup]) fill separate row-major q, k and v blocks of one buffer.
+/// </summary>
+public readonly record struct MatMulSplit(int Seg1, int Seg2, long Base1, long Base2);
+
 /// <summary>RoPE pairing: "norm" rotates (2i, 2i+1) (llama), "neox" rotates (i, i+n/2) (Qwen, GPT-NeoX).</summary>
 public enum RopeMode : uint { Norm = 0, Neox = 1 }
 
@@ -27,7 +34,7 @@ public sealed class Kernels
 
     [StructLayout(LayoutKind.Sequential)] private readonly record struct EmbeddingPush(uint Rows, uint Dim, uint Vocab);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct RowsColsEpsPush(uint Rows, uint Cols, float Eps);
-    [StructLayout(LayoutKind.Sequential)] private readonly record struct MatMulPush(uint M, uint N, uint K, uint Ldy, uint NOff, uint XRowOff);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct MatMulPush(uint M, uint N, uint K, uint Ldy, uint NOff, uint XRowOff, uint Seg1, uint Seg2, uint NTotal, uint Base1, uint Base2);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct ElementwisePush(uint N, uint Cols);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct RopePush(uint Rows, uint Heads, uint HeadDim, uint NRot, float Base);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct KvStorePush(uint Rows, uint KvDim, uint Capacity);
@@ -63,21 +70,32 @@ public sealed class Kernels
     /// into chunks of output columns, output rows into chunks of y (give ldy a stride whose byte size is
     /// a multiple of the storage alignment when y may be larger than one binding).
     /// </summary>
-    public void MatMul(CommandRecorder rec, WeightMatrix w, BufferRange x, BufferRange y, int m, MatMulVariant? variant = null, int ldy = 0)
+    public void MatMul(CommandRecorder rec, WeightMatrix w, BufferRange x, BufferRange y, int m, MatMulVariant? variant = null, int ldy = 0,
+        MatMulSplit? split = null)
     {
         if (m < 1) throw new ArgumentOutOfRangeException(nameof(m), "MatMul needs at least one row.");
-        if (ldy == 0) ldy = w.Rows;
-        if (ldy < w.Rows) throw new ArgumentOutOfRangeException(nameof(ldy), $"Output stride {ldy} is shorter than the {w.Rows} outputs per row.");
         w.Type.CheckColumns(w.Cols, "matmul weight");
         Need(x, (long)m * w.Cols * 4, "matmul input");
-        Need(y, ((long)(m - 1) * ldy + w.Rows) * 4, "matmul output");
+        uint seg1 = uint.MaxValue, seg2 = uint.MaxValue, base1 = 0, base2 = 0;
+        if (split is { } sp)
+        {
+            if (!(0 < sp.Seg1 && sp.Seg1 <= sp.Seg2 && sp.Seg2 <= w.Rows)) throw new ArgumentException($"Split columns {sp.Seg1}, {sp.Seg2} do not fit {w.Rows} outputs.");
+            ldy = sp.Seg1;
+            if (sp.Base1 < (long)m * sp.Seg1 || sp.Base2 < sp.Base1 + (long)m * (sp.Seg2 - sp.Seg1))
+                throw new ArgumentException("Split output segments overlap.");
+            Need(y, (sp.Base2 + (long)m * (w.Rows - sp.Seg2)) * 4, "matmul split output");
+            (seg1, seg2, base1, base2) = ((uint)sp.Seg1, (uint)sp.Seg2, (uint)sp.Base1, (uint)sp.Base2);
+        }
+        if (ldy == 0) ldy = w.Rows;
+        if (split is null && ldy < w.Rows) throw new ArgumentOutOfRangeException(nameof(ldy), $"Output stride {ldy} is shorter than the {w.Rows} outputs per row.");
+        if (split is null) Need(y, ((long)(m - 1) * ldy + w.Rows) * 4, "matmul output");
         var v = variant ?? (m >= Config.SharedTiledMinRows ? Config.ManyRowsVariant : MatMulVariant.RegisterTiled);
         uint tm = m == 1 ? 1 : Config.TileM;
         uint tn = m == 1 ? Config.MatVecRows : Config.TileN;
         uint wtype = w.Type.ShaderCode();
         var pipeline = v == MatMulVariant.SharedTiled
-            ? Pipeline("matmul_tiled", 3, 24, wtype)
-            : Pipeline("matmul", 3, 24, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u);
+            ? Pipeline("matmul_tiled", 3, 44, wtype)
+            : Pipeline("matmul", 3, 44, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u);
         uint tileN = v == MatMulVariant.SharedTiled ? 64 : tn;
         uint tileM = v == MatMulVariant.SharedTiled ? 64 : tm;
         ulong maxRange = _device.Info.MaxStorageBufferRange;
@@ -90,7 +108,8 @@ public sealed class Kernels
         if (chunk < 1) throw new ArgumentException($"One row of this weight matrix ({w.RowBytes} bytes) exceeds maxStorageBufferRange.");
         // Output rows per binding of y.
         ulong yRowBytes = (ulong)ldy * 4;
-        long mChunk = (ulong)m * yRowBytes <= Math.Min(y.Size, maxRange) ? m : (long)(maxRange / yRowBytes);
+        long mChunk = (ulong)m * yRowBytes <= Math.Min(y.Size, maxRange) || split is not null ? m : (long)(maxRange / yRowBytes);
+        if (split is not null && y.Size > maxRange) throw new ArgumentException("A split matmul output must fit one binding.");
         if (mChunk < 1) throw new ArgumentException($"One output row ({yRowBytes} bytes) exceeds maxStorageBufferRange.");
         if (mChunk < m && yRowBytes % align != 0)
             throw new ArgumentException($"The output needs several bindings, so its row stride ({yRowBytes} bytes) must be a multiple of {align}.");
@@ -98,7 +117,8 @@ public sealed class Kernels
         for (long m0 = 0; m0 < m; m0 += mChunk)
         {
             long mc = Math.Min(mChunk, m - m0);
-            var yr = y.Buffer.Range(y.Offset + (ulong)m0 * yRowBytes, Math.Min(((ulong)(mc - 1) * (ulong)ldy + (ulong)w.Rows) * 4 + 3 & ~3UL, y.Size - (ulong)m0 * yRowBytes));
+            var yr = split is not null ? y
+                : y.Buffer.Range(y.Offset + (ulong)m0 * yRowBytes, Math.Min(((ulong)(mc - 1) * (ulong)ldy + (ulong)w.Rows) * 4 + 3 & ~3UL, y.Size - (ulong)m0 * yRowBytes));
             for (long n0 = 0; n0 < w.Rows; n0 += chunk)
             {
                 long n = Math.Min(chunk, w.Rows - n0);
@@ -107,7 +127,7 @@ public sealed class Kernels
                 var wr = w.Buffer.Range(start, Math.Min((ulong)n * w.RowBytes + 3 & ~3UL, w.Buffer.Size - start));
                 var (gx, gy) = Fold(Groups(n, tileN));
                 rec.Dispatch(pipeline, [Binding.In(wr), Binding.In(xr), Binding.Out(yr)],
-                    new MatMulPush((uint)mc, (uint)n, (uint)w.Cols, (uint)ldy, (uint)n0, (uint)m0), gx, gy, Groups(mc, tileM));
+                    new MatMulPush((uint)mc, (uint)n, (uint)w.Cols, (uint)ldy, (uint)n0, (uint)m0, seg1, seg2, (uint)w.Rows, base1, base2), gx, gy, Groups(mc, tileM));
             }
         }
     }

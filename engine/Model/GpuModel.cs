@@ -16,6 +16,8 @@ public sealed record GpuModelOptions
     /// matmul on GPUs for long prefills; off only for throughput experiments.
     /// </summary>
     public bool BatchInvariant { get; init; } = true;
+    /// <summary>Run q/k/v and gate/up as one product each (fewer dispatches); off only to test the separate path.</summary>
+    public bool FuseProjections { get; init; } = true;
     /// <summary>Kernel shapes; null = chosen from the device (tests force the GPU shapes on CPU drivers).</summary>
     public KernelConfig? Kernels { get; init; }
     /// <summary>Time every dispatch with timestamp queries (<see cref="GpuModel.LastTimings"/>); for profiling.</summary>
@@ -44,8 +46,9 @@ public sealed class ForwardOutput
 /// </summary>
 public sealed class GpuModel : IDisposable
 {
-    private sealed record Layer(GpuBuffer AttnNorm, WeightMatrix Wq, WeightMatrix Wk, WeightMatrix Wv, GpuBuffer? Bq, GpuBuffer? Bk, GpuBuffer? Bv,
-        GpuBuffer? QNorm, GpuBuffer? KNorm, WeightMatrix Wo, GpuBuffer FfnNorm, WeightMatrix Wg, WeightMatrix Wu, WeightMatrix Wd);
+    /// <summary>One block's weights. Projections are fused ([Wq; Wk; Wv], [Wgate; Wup]) when stored alike, else separate.</summary>
+    private sealed record Layer(GpuBuffer AttnNorm, WeightMatrix? Qkv, WeightMatrix[] QkvParts, GpuBuffer? Bq, GpuBuffer? Bk, GpuBuffer? Bv,
+        GpuBuffer? QNorm, GpuBuffer? KNorm, WeightMatrix Wo, GpuBuffer FfnNorm, WeightMatrix? GateUp, WeightMatrix[] GateUpParts, WeightMatrix Wd);
 
     private readonly Kernels.Kernels _k;
     private readonly IWeightSource _source;
@@ -53,7 +56,11 @@ public sealed class GpuModel : IDisposable
     private readonly WeightMatrix _output;
     private readonly GpuBuffer _outputNorm;
     private readonly List<IDisposable> _owned = new();
-    private readonly GpuBuffer _x, _h, _q, _kb, _vb, _att, _o, _gate, _up, _pos, _slots, _vis, _xOut, _logits, _argmax;
+    private readonly GpuBuffer _x, _h, _qkv, _att, _o, _gateUp, _pos, _slots, _vis, _xOut, _logits, _argmax;
+    // q [R, heads*hd], k and v [R, kvHeads*hd] are blocks of _qkv; gate and up [R, ffn] blocks of _gateUp,
+    // so fused projections fill them in one dispatch (MatMulSplit).
+    private readonly BufferRange _q, _kb, _vb, _gate, _up;
+    private readonly MatMulSplit _qkvSplit, _gateUpSplit;
     private readonly int _ldy;
     // Where device memory is not host-visible: host staging for the inputs [x | positions | slots | visibility]
     // and outputs [logits | argmax], copied inside the forward's own command buffer (one submit, one wait).
@@ -82,17 +89,18 @@ public sealed class GpuModel : IDisposable
             _layers = new Layer[c.Layers];
             for (int l = 0; l < c.Layers; l++)
             {
+                var (qkv, qkvParts) = Projections([TensorNames.Q(l), TensorNames.K(l), TensorNames.V(l)], [c.QDim, c.KvDim, c.KvDim], c.Dim);
+                var (gateUp, gateUpParts) = Projections([TensorNames.Gate(l), TensorNames.Up(l)], [c.FfnDim, c.FfnDim], c.Dim);
                 _layers[l] = new Layer(
-                    Vector(TensorNames.AttnNorm(l), c.Dim),
-                    Matrix(TensorNames.Q(l), c.QDim, c.Dim), Matrix(TensorNames.K(l), c.KvDim, c.Dim), Matrix(TensorNames.V(l), c.KvDim, c.Dim),
+                    Vector(TensorNames.AttnNorm(l), c.Dim), qkv, qkvParts,
                     c.QkvBias ? Vector(TensorNames.QBias(l), c.QDim) : null,
                     c.QkvBias ? Vector(TensorNames.KBias(l), c.KvDim) : null,
                     c.QkvBias ? Vector(TensorNames.VBias(l), c.KvDim) : null,
                     c.QkNorm ? Vector(TensorNames.QNorm(l), c.HeadDim) : null,
                     c.QkNorm ? Vector(TensorNames.KNorm(l), c.HeadDim) : null,
                     Matrix(TensorNames.AttnOutput(l), c.Dim, c.QDim),
-                    Vector(TensorNames.FfnNorm(l), c.Dim),
-                    Matrix(TensorNames.Gate(l), c.FfnDim, c.Dim), Matrix(TensorNames.Up(l), c.FfnDim, c.Dim), Matrix(TensorNames.Down(l), c.Dim, c.FfnDim));
+                    Vector(TensorNames.FfnNorm(l), c.Dim), gateUp, gateUpParts,
+                    Matrix(TensorNames.Down(l), c.Dim, c.FfnDim));
             }
             _outputNorm = Vector(TensorNames.OutputNorm, c.Dim);
             _output = Matrix(source.Contains(TensorNames.Output) ? TensorNames.Output : TensorNames.TokenEmbedding, c.VocabSize, c.Dim);
@@ -101,10 +109,20 @@ public sealed class GpuModel : IDisposable
             int r = Options.MaxRows, o = Options.MaxOutputRows;
             ulong align = Math.Max(4, device.Info.MinStorageBufferOffsetAlignment) / 4;
             _ldy = (int)((ulong)c.VocabSize + align - 1) / (int)align * (int)align;
+            static long AlignElems(long v, ulong a) => (v + (long)a - 1) / (long)a * (long)a;
             _x = Act(r * c.Dim, "x"); _h = Act(r * c.Dim, "h");
-            _q = Act(r * c.QDim, "q"); _kb = Act(r * c.KvDim, "k"); _vb = Act(r * c.KvDim, "v");
+            long q1 = AlignElems((long)r * c.QDim, align), k1 = AlignElems((long)r * c.KvDim, align);
+            _qkv = Act(q1 + k1 + (long)r * c.KvDim, "qkv");
+            _q = _qkv.Range(0, (ulong)(r * c.QDim) * 4);
+            _kb = _qkv.Range((ulong)q1 * 4, (ulong)(r * c.KvDim) * 4);
+            _vb = _qkv.Range((ulong)(q1 + k1) * 4, (ulong)(r * c.KvDim) * 4);
+            _qkvSplit = new MatMulSplit(c.QDim, c.QDim + c.KvDim, q1, q1 + k1);
             _att = Act(r * c.QDim, "att"); _o = Act(r * c.Dim, "o");
-            _gate = Act(r * c.FfnDim, "gate"); _up = Act(r * c.FfnDim, "up");
+            long g1 = AlignElems((long)r * c.FfnDim, align);
+            _gateUp = Act(g1 + (long)r * c.FfnDim, "gate-up");
+            _gate = _gateUp.Range(0, (ulong)(r * c.FfnDim) * 4);
+            _up = _gateUp.Range((ulong)g1 * 4, (ulong)(r * c.FfnDim) * 4);
+            _gateUpSplit = new MatMulSplit(c.FfnDim, 2 * c.FfnDim, g1, g1 + (long)r * c.FfnDim);
             _pos = Act(r, "positions"); _slots = Act(r, "slots"); _vis = Act(r * 4, "visibility");
             _xOut = Act(o * c.Dim, "x-out"); _logits = Act(o * _ldy, "logits"); _argmax = Act(o * 2, "argmax");
             if (!device.Allocator.DeviceMemoryIsHostVisible)
@@ -136,13 +154,44 @@ public sealed class GpuModel : IDisposable
         return Own(Device.Upload<float>(_source.ReadFloat32(name), name));
     }
 
+    /// <summary>
+    /// Projections that read the same input, stacked into one matrix when they are stored alike (and fusion
+    /// is on); otherwise uploaded one by one.
+    /// </summary>
+    private (WeightMatrix? Fused, WeightMatrix[] Parts) Projections(string[] names, int[] rows, int cols)
+    {
+        var types = names.Select(n => _source.Describe(n).Type).Distinct().ToArray();
+        if (!Options.FuseProjections || types.Length != 1)
+            return (null, names.Select((n, i) => Matrix(n, rows[i], cols)).ToArray());
+        for (int i = 0; i < names.Length; i++) CheckShape(names[i], rows[i], cols);
+        int total = rows.Sum();
+        string name = string.Join("+", names);
+        var m = types[0] switch
+        {
+            SourceType.F32 => WeightMatrix.UploadRaw(Device, Concat(names.Select(_source.ReadRaw)), total, cols, TensorType.F32, name),
+            SourceType.F16 => WeightMatrix.UploadRaw(Device, Concat(names.Select(_source.ReadRaw)), total, cols, TensorType.F16, name),
+            SourceType.Q8_0 => WeightMatrix.UploadRaw(Device, Concat(names.Select((n, i) => Q8Rows.FromGgufBlocks(_source.ReadRaw(n), rows[i], cols))), total, cols, TensorType.Q8_0, name),
+            SourceType.BF16 or SourceType.Q4_0 or SourceType.Q4_1 => WeightMatrix.Upload(Device, Concat(names.Select(_source.ReadFloat32)), total, cols, TensorType.F32, name),
+            var t => throw new NotSupportedException($"Tensor {names[0]} has type {t}, which the engine cannot run."),
+        };
+        Own(m.Buffer);
+        return (m, []);
+    }
+
+    private static T[] Concat<T>(IEnumerable<T[]> parts) => parts.SelectMany(p => p).ToArray();
+
+    private void CheckShape(string name, int rows, int cols)
+    {
+        var (r, cc) = _source.Describe(name).Matrix;
+        if (r != rows || cc != cols)
+            throw new InvalidDataException($"Tensor {name} is [{r}, {cc}] but the model's hyperparameters need [{rows}, {cols}].");
+    }
+
     /// <summary>Uploads a matrix in the device encoding closest to its stored one (no precision lost).</summary>
     private WeightMatrix Matrix(string name, int rows, int cols)
     {
         var d = _source.Describe(name);
-        var (r, cc) = d.Matrix;
-        if (r != rows || cc != cols)
-            throw new InvalidDataException($"Tensor {name} is [{r}, {cc}] but the model's hyperparameters need [{rows}, {cols}].");
+        CheckShape(name, rows, cols);
         var m = d.Type switch
         {
             SourceType.F32 => WeightMatrix.UploadRaw(Device, _source.ReadRaw(name), rows, cols, TensorType.F32, name),
@@ -191,9 +240,13 @@ public sealed class GpuModel : IDisposable
         {
             var L = _layers[l];
             _k.RmsNorm(rec, _x, L.AttnNorm, _h, n, c.Dim, c.RmsEps);
-            _k.MatMul(rec, L.Wq, _h, _q, n, _variant);
-            _k.MatMul(rec, L.Wk, _h, _kb, n, _variant);
-            _k.MatMul(rec, L.Wv, _h, _vb, n, _variant);
+            if (L.Qkv is not null) _k.MatMul(rec, L.Qkv, _h, _qkv, n, _variant, split: _qkvSplit);
+            else
+            {
+                _k.MatMul(rec, L.QkvParts[0], _h, _q, n, _variant);
+                _k.MatMul(rec, L.QkvParts[1], _h, _kb, n, _variant);
+                _k.MatMul(rec, L.QkvParts[2], _h, _vb, n, _variant);
+            }
             if (L.Bq is not null) _k.AddBias(rec, _q, L.Bq, _q, n, c.QDim);
             if (L.Bk is not null) _k.AddBias(rec, _kb, L.Bk, _kb, n, c.KvDim);
             if (L.Bv is not null) _k.AddBias(rec, _vb, L.Bv, _vb, n, c.KvDim);
@@ -206,8 +259,12 @@ public sealed class GpuModel : IDisposable
             _k.MatMul(rec, L.Wo, _att, _o, n, _variant);
             _k.Add(rec, _x, _o, _x, n * c.Dim);
             _k.RmsNorm(rec, _x, L.FfnNorm, _h, n, c.Dim, c.RmsEps);
-            _k.MatMul(rec, L.Wg, _h, _gate, n, _variant);
-            _k.MatMul(rec, L.Wu, _h, _up, n, _variant);
+            if (L.GateUp is not null) _k.MatMul(rec, L.GateUp, _h, _gateUp, n, _variant, split: _gateUpSplit);
+            else
+            {
+                _k.MatMul(rec, L.GateUpParts[0], _h, _gate, n, _variant);
+                _k.MatMul(rec, L.GateUpParts[1], _h, _up, n, _variant);
+            }
             _k.SwiGlu(rec, _gate, _up, _gate, n * c.FfnDim);
             _k.MatMul(rec, L.Wd, _gate, _o, n, _variant);
             _k.Add(rec, _x, _o, _x, n * c.Dim);

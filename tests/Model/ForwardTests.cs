@@ -49,6 +49,21 @@ public sealed class ForwardTests(GpuFixture gpu)
         }
     }
 
+    [Theory]
+    [InlineData(Architecture.Llama)]
+    [InlineData(Architecture.Qwen2)]
+    [InlineData(Architecture.Qwen3)]
+    public void SeparateProjectionsMatchReferenceToo(Architecture arch)
+    {
+        var config = TinyModels.Config(arch);
+        var weights = TinyModels.Weights(config, seed: 13, SourceType.F16);
+        using var model = new GpuModel(gpu.Device, config, weights, new GpuModelOptions { MaxRows = 8, MaxOutputRows = 8, FuseProjections = false });
+        using var cache = model.CreateCache(16, halfPrecision: false);
+        var rows = new[] { 3, 1, 4, 1, 5 }.Select((t, i) => ForwardRow.Causal(t, i)).ToArray();
+        var all = Enumerable.Range(0, rows.Length).ToArray();
+        AssertClose(new ReferenceModel(config, weights, 16).Forward(rows, all), model.Forward(cache, rows, all).Logits!, "unfused");
+    }
+
     [Fact]
     public void RowsWithTheirOwnVisibilityMatchReference()
     {
