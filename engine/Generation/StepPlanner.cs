@@ -69,6 +69,8 @@ public sealed class AutoBlockPolicy : IStepPolicy
         Best = Choose(Alpha);
         if (Best.K == 0)
         {
+            // Drafts left by a probe get verified (no new blocks), which is what measures alpha.
+            if (available > 1) return new StepPlan(available, [], 1);
             // AR pays best; every so often draft once more so alpha keeps being measured.
             if (++_arSteps % ProbeEvery != 0) return StepPlan.Ar;
             int probeK = Math.Min(4, _maxK);

@@ -33,6 +33,13 @@ public sealed class AutoBlockTests(GpuFixture gpu)
         // Still probes now and then so that better drafts would be noticed.
         int probes = Enumerable.Range(0, AutoBlockPolicy.ProbeEvery * 2).Count(_ => !policy.Plan(1).IsAr);
         Assert.Equal(2, probes);
+        // The probe's drafts are then verified, so alpha moves with what they show.
+        var verify = policy.Plan(available: 4);
+        Assert.Equal(4, verify.Verify);
+        Assert.Empty(verify.Blocks);
+        double before = policy.Alpha;
+        policy.Observe(verify, 4);
+        Assert.True(policy.Alpha > before);
     }
 
     [Fact]
