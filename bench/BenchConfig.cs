@@ -54,6 +54,19 @@ public static class BenchConfig
         .WithUnrollFactor(1)
         .WithId(id);
 
+    /// <summary>
+    /// Ops of up to several seconds (a forward of many rows, a whole generation): one op per iteration,
+    /// one warm-up and three measured iterations, to keep the run short.
+    /// </summary>
+    public static Job FewOps(string id) => Job.Default
+        .WithToolchain(InProcessEmitToolchain.Instance)
+        .WithLaunchCount(1)
+        .WithWarmupCount(1)
+        .WithIterationCount(3)
+        .WithInvocationCount(1)
+        .WithUnrollFactor(1)
+        .WithId(id);
+
     /// <summary>CSV for tools: times in ms with the unit in the header, no digit grouping, so cells parse as numbers.</summary>
     private static CsvExporter PlainCsv()
     {

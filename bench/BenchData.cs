@@ -10,6 +10,7 @@ public static class BenchData
 {
     private static readonly Dictionary<(int Count, int Seed), float[]> Cache = new();
     private static readonly Dictionary<(int Count, int Seed), float[]> HalfCache = new();
+    private static readonly Dictionary<(int Count, int Seed), float[]> Q8Cache = new();
 
     /// <summary><paramref name="count"/> values from seed <paramref name="seed"/> (cached; do not modify).</summary>
     public static float[] Values(int count, int seed)
@@ -26,5 +27,14 @@ public static class BenchData
     {
         if (HalfCache.TryGetValue((count, seed), out var v)) return v;
         return HalfCache[(count, seed)] = ReferenceOps.RoundToHalf(Values(count, seed));
+    }
+
+    /// <summary>The same values quantized to q8_0 and dequantized: what a q8_0 upload holds.</summary>
+    public static float[] Q8Dequantized(int count, int seed)
+    {
+        if (Q8Cache.TryGetValue((count, seed), out var v)) return v;
+        v = new float[count];
+        TiDAR.Engine.Gguf.GgmlQuant.DequantizeQ8_0(TiDAR.Engine.Gguf.GgmlQuant.QuantizeQ8_0(Values(count, seed)), v);
+        return Q8Cache[(count, seed)] = v;
     }
 }

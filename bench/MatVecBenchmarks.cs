@@ -19,6 +19,7 @@ public class MatVecBenchmarks : ProductBenchmarks
         {
             AddJob(BenchConfig.ShortOps("MatVec"));
             AddColumn(StatisticColumn.Median, new DeviceColumn(), ThroughputColumn.GigabytesPerSecond(WeightBytesRead));
+            AddColumn(FuncColumn.Bandwidth("Weight bytes read per op", WeightBytesRead)[1]);
         }
     }
 }

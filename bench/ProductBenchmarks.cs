@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Running;
+using TiDAR.Engine.Gguf;
 using TiDAR.Engine.Kernels;
 using TiDAR.Engine.Reference;
 using TiDAR.Engine.Vulkan;
@@ -8,7 +9,7 @@ namespace TiDAR.Bench;
 
 /// <summary>
 /// y [M, N] = x [M, K] * W [N, K]^T with N = K = 4096, on the Vulkan device (<see cref="Gpu"/>) and
-/// with the plain C# reference on the CPU (<see cref="CpuReference"/>), for fp32 and fp16 weights.
+/// with the plain C# reference on the CPU (<see cref="CpuReference"/>), for fp32, fp16 and q8_0 weights.
 /// Subclasses fix M (1: the matvec kernel; 512: the many-rows kernel) and the job and columns.
 /// </summary>
 public abstract class ProductBenchmarks
@@ -20,11 +21,12 @@ public abstract class ProductBenchmarks
     protected abstract int M { get; }
 
     /// <summary>
-    /// Weight encoding. The GPU reads W in this type. The CPU reference has no fp16 path: for F16 it
-    /// multiplies fp32 weights that were rounded to fp16 once in setup, so it does fp32 work on the
-    /// same values the GPU sees.
+    /// Weight encoding. The GPU reads W in this type (q8_0 in the engine's row-repacked layout,
+    /// <see cref="Q8Rows"/>). The CPU reference has no fp16 or q8_0 path: it multiplies fp32 weights that
+    /// were rounded to fp16 (or quantized to q8_0 and dequantized) once in setup, so it does fp32 work on
+    /// the same values the GPU sees.
     /// </summary>
-    [Params(TensorType.F32, TensorType.F16)]
+    [Params(TensorType.F32, TensorType.F16, TensorType.Q8_0)]
     public TensorType Weights { get; set; }
 
     private WeightMatrix? _w;
@@ -36,8 +38,11 @@ public abstract class ProductBenchmarks
     public void SetupGpu()
     {
         var device = SharedDevice.Device;
+        CopyBandwidth.Ensure(device);
         var x = BenchData.Values(M * K, InputSeed);
-        _w = WeightMatrix.Upload(device, BenchData.Values(N * K, WeightSeed), N, K, Weights, "bench.w");
+        _w = Weights == TensorType.Q8_0
+            ? WeightMatrix.UploadRaw(device, Q8Rows.FromGgufBlocks(GgmlQuant.QuantizeQ8_0(BenchData.Values(N * K, WeightSeed)), N, K), N, K, TensorType.Q8_0, "bench.w")
+            : WeightMatrix.Upload(device, BenchData.Values(N * K, WeightSeed), N, K, Weights, "bench.w");
         _x = device.Upload<float>(x, "bench.x");
         _y = device.Allocate((ulong)M * N * sizeof(float), "bench.y");
         // Recorded once; each benchmark invocation only submits and waits.
@@ -61,8 +66,16 @@ public abstract class ProductBenchmarks
     public void SetupCpu()
     {
         _xCpu = BenchData.Values(M * K, InputSeed);
-        _wCpu = Weights == TensorType.F16 ? BenchData.HalfRounded(N * K, WeightSeed) : BenchData.Values(N * K, WeightSeed);
+        _wCpu = GpuValues();
     }
+
+    /// <summary>The fp32 values W holds on the GPU: fp16-rounded or q8_0-dequantized for those types.</summary>
+    private float[] GpuValues() => Weights switch
+    {
+        TensorType.F16 => BenchData.HalfRounded(N * K, WeightSeed),
+        TensorType.Q8_0 => BenchData.Q8Dequantized(N * K, WeightSeed),
+        _ => BenchData.Values(N * K, WeightSeed),
+    };
 
     /// <summary>One submission of the recorded product (dispatch, barrier, fence wait).</summary>
     [Benchmark, BenchmarkCategory(BenchConfig.Gpu)]
@@ -75,7 +88,7 @@ public abstract class ProductBenchmarks
     /// <summary>A wrong kernel measures nothing: compare the first and last rows with the reference.</summary>
     private void CheckAgainstReference(float[] y, float[] x)
     {
-        var w = Weights == TensorType.F16 ? BenchData.HalfRounded(N * K, WeightSeed) : BenchData.Values(N * K, WeightSeed);
+        var w = GpuValues();
         foreach (int row in new[] { 0, M - 1 }.Distinct())
         {
             var expected = ReferenceOps.MatMul(x.AsSpan(row * K, K), w, 1, N, K);

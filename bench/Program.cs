@@ -12,5 +12,6 @@ try
 finally
 {
     // The benchmarks run in this process (in-process toolchain) and share one device; close it last.
+    SharedModels.Close();
     SharedDevice.Close();
 }

@@ -90,7 +90,8 @@ public sealed class Kernels
         if (split is null && ldy < w.Rows) throw new ArgumentOutOfRangeException(nameof(ldy), $"Output stride {ldy} is shorter than the {w.Rows} outputs per row.");
         if (split is null) Need(y, ((long)(m - 1) * ldy + w.Rows) * 4, "matmul output");
         var v = variant ?? (m >= Config.SharedTiledMinRows ? Config.ManyRowsVariant : MatMulVariant.RegisterTiled);
-        uint tm = m == 1 ? 1 : Config.TileM;
+        // Few rows get a tile of just that many (a power of two), so 2-7 rows do not pay for 8.
+        uint tm = m == 1 ? 1 : Math.Min(Config.TileM, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)m));
         uint tn = m == 1 ? Config.MatVecRows : Config.TileN;
         uint wtype = w.Type.ShaderCode();
         var pipeline = v == MatMulVariant.SharedTiled

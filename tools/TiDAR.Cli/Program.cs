@@ -14,6 +14,7 @@ root.Subcommands.Add(TokenizeCommand.Create(path =>
     return file.Metadata;
 }));
 root.Subcommands.Add(ConvertCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DevicesCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 return root.Parse(args).Invoke();
