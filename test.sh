@@ -10,3 +10,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
 dotnet build TiDAR.Vulkan.sln -c Release --nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
 dotnet test tests/TiDAR.Tests.csproj -c Release --no-build --nologo "$@"
+# The trainer's tests live in their own project: they pull TorchSharp/libtorch, which the engine never does.
+if [[ $# -eq 0 ]]; then
+  dotnet test tests/Trainer/TiDAR.Trainer.Tests.csproj -c Release --nologo
+fi
