@@ -56,7 +56,11 @@ public sealed class AutoBlockPolicy : IStepPolicy
         _maxK = 1;
         while ((_maxK + 1) * (_maxK + 2) <= maxRows && _maxK < 16) _maxK++;
         Best = Choose(Alpha);
+        DraftingCanPay = Choose(0.999).Item1 != 0;
     }
+
+    /// <summary>False when even near-perfect drafts would lose to AR on this latency profile: then no probes either.</summary>
+    public bool DraftingCanPay { get; }
 
     public double Alpha => _accepted / _trials;
     /// <summary>The latest choice: (k, kept blocks m), or k = 0 for AR; with its expected tokens/s.</summary>
@@ -71,8 +75,8 @@ public sealed class AutoBlockPolicy : IStepPolicy
         {
             // Drafts left by a probe get verified (no new blocks), which is what measures alpha.
             if (available > 1) return new StepPlan(available, [], 1);
-            // AR pays best; every so often draft once more so alpha keeps being measured.
-            if (++_arSteps % ProbeEvery != 0) return StepPlan.Ar;
+            // AR pays best; every so often draft once more so alpha keeps being measured (unless no alpha could pay).
+            if (!DraftingCanPay || ++_arSteps % ProbeEvery != 0) return StepPlan.Ar;
             int probeK = Math.Min(4, _maxK);
             return new StepPlan(1, [1], probeK);
         }
@@ -89,7 +93,7 @@ public sealed class AutoBlockPolicy : IStepPolicy
         _accepted += accepted - 1;
     }
 
-    public string Describe() => Best.K == 0 ? $"auto: ar (alpha {Alpha:F2})" : $"auto: k={Best.K}, {Best.M} of {Best.K} blocks (alpha {Alpha:F2})";
+    public string Describe() => Best.K == 0 ? (DraftingCanPay ? $"auto: ar (alpha {Alpha:F2})" : "auto: ar (rows are not free on this device)") : $"auto: k={Best.K}, {Best.M} of {Best.K} blocks (alpha {Alpha:F2})";
 
     public static double[] OutcomeProbabilities(int k, double alpha)
     {

@@ -23,9 +23,20 @@ public sealed class AutoBlockTests(GpuFixture gpu)
     }
 
     [Fact]
-    public void RowCostFallsBackToAr()
+    public void RowsThatCostAsMuchAsTheFirstMeanArWithoutProbes()
     {
         var policy = new AutoBlockPolicy(Linear(10), maxRows: 128);
+        Assert.False(policy.DraftingCanPay);
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.True(policy.Plan(1).IsAr));
+        Assert.Contains("not free", policy.Describe());
+    }
+
+    [Fact]
+    public void RowCostFallsBackToAr()
+    {
+        // 1 ms per extra row on a 10 ms forward: drafting pays only with good drafts.
+        var policy = new AutoBlockPolicy(new LatencyProfile([1, 128], [10, 137], 128), maxRows: 128);
+        Assert.True(policy.DraftingCanPay);
         for (int i = 0; i < 20; i++) policy.Observe(StepPlan.Full(4), 1);  // drafts never accepted
         Assert.True(policy.Plan(available: 4).IsAr);
         Assert.Equal(0, policy.Best.K);
