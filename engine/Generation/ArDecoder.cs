@@ -73,15 +73,10 @@ public sealed class ArDecoder
     private int Prefill(IReadOnlyList<int> prompt, bool greedy, Sampler sampler)
     {
         int chunk = _model.Options.MaxRows;
-        ForwardOutput? last = null;
-        for (int start = 0; start < prompt.Count; start += chunk)
-        {
-            int n = Math.Min(chunk, prompt.Count - start);
-            var rows = new ForwardRow[n];
-            for (int i = 0; i < n; i++) rows[i] = ForwardRow.Causal(prompt[start + i], start + i);
-            bool final = start + n == prompt.Count;
-            last = _model.Forward(_cache, rows, final ? [n - 1] : [], logits: final && !greedy, argmax: final && greedy);
-        }
-        return greedy ? last!.Argmax![0].Token : sampler.Sample(last!.Logits!);
+        int lastStart = (prompt.Count - 1) / chunk * chunk;
+        PromptPrefill.CacheHead(_model, _cache, prompt, lastStart, chunk);
+        int n = prompt.Count - lastStart;
+        var last = _model.Forward(_cache, PromptPrefill.Rows(prompt, lastStart, n), [n - 1], logits: !greedy, argmax: greedy);
+        return greedy ? last.Argmax![0].Token : sampler.Sample(last.Logits!);
     }
 }

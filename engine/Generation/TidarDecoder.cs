@@ -106,13 +106,7 @@ public sealed class TidarDecoder
         {
             int p = prompt.Count, room = model.Options.MaxRows - k;
             int lastStart = Math.Max(0, p - room);
-            for (int start = 0; start < lastStart; start += room)
-            {
-                int n = Math.Min(room, lastStart - start);
-                var rows = new ForwardRow[n];
-                for (int i = 0; i < n; i++) rows[i] = ForwardRow.Causal(prompt[start + i], start + i);
-                model.Forward(cache, rows, [], logits: false);
-            }
+            PromptPrefill.CacheHead(model, cache, prompt, lastStart, room);
             var first = TidarStepLayout.FirstStep(prompt, lastStart, k, mask);
             int last = p - lastStart - 1;
             var outputs = new int[k + 1];

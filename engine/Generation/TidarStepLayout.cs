@@ -17,7 +17,7 @@ public static class TidarStepLayout
     {
         int p = prompt.Count, n = p - chunkStart;
         var rows = new ForwardRow[n + k];
-        for (int i = 0; i < n; i++) rows[i] = ForwardRow.Causal(prompt[chunkStart + i], chunkStart + i);
+        PromptPrefill.Rows(prompt, chunkStart, n).CopyTo(rows, 0);
         for (int c = 0; c < k; c++) rows[n + c] = new ForwardRow(maskToken, p + c, p + c, p, p, p + k);
         return rows;
     }

@@ -160,49 +160,48 @@ public sealed class GpuModel : IDisposable
     /// </summary>
     private (WeightMatrix? Fused, WeightMatrix[] Parts) Projections(string[] names, int[] rows, int cols)
     {
-        var types = names.Select(n => _source.Describe(n).Type).Distinct().ToArray();
-        if (!Options.FuseProjections || types.Length != 1)
+        bool alike = names.Select(n => _source.Describe(n).Type).Distinct().Count() == 1;
+        if (!Options.FuseProjections || !alike)
             return (null, names.Select((n, i) => Matrix(n, rows[i], cols)).ToArray());
-        for (int i = 0; i < names.Length; i++) CheckShape(names[i], rows[i], cols);
+        return (Stacked(names, rows, cols), []);
+    }
+
+    /// <summary>Uploads a matrix in the device encoding closest to its stored one (no precision lost).</summary>
+    private WeightMatrix Matrix(string name, int rows, int cols) => Stacked([name], [rows], cols);
+
+    /// <summary>
+    /// The named matrices (all stored in one type) stacked row-wise into one device matrix: f32, f16 and
+    /// q8_0 keep their encoding; bf16 and 4-bit values, exact in fp32 but without a kernel of their own
+    /// yet, become fp32.
+    /// </summary>
+    private WeightMatrix Stacked(string[] names, int[] rows, int cols)
+    {
+        for (int i = 0; i < names.Length; i++)
+        {
+            var (r, cc) = _source.Describe(names[i]).Matrix;
+            if (r != rows[i] || cc != cols)
+                throw new InvalidDataException($"Tensor {names[i]} is [{r}, {cc}] but the model's hyperparameters need [{rows[i]}, {cols}].");
+        }
+        var type = _source.Describe(names[0]).Type;
         int total = rows.Sum();
         string name = string.Join("+", names);
-        var m = types[0] switch
+        var m = type switch
         {
             SourceType.F32 => WeightMatrix.UploadRaw(Device, Concat(names.Select(_source.ReadRaw)), total, cols, TensorType.F32, name),
             SourceType.F16 => WeightMatrix.UploadRaw(Device, Concat(names.Select(_source.ReadRaw)), total, cols, TensorType.F16, name),
             SourceType.Q8_0 => WeightMatrix.UploadRaw(Device, Concat(names.Select((n, i) => Q8Rows.FromGgufBlocks(_source.ReadRaw(n), rows[i], cols))), total, cols, TensorType.Q8_0, name),
             SourceType.BF16 or SourceType.Q4_0 or SourceType.Q4_1 => WeightMatrix.Upload(Device, Concat(names.Select(_source.ReadFloat32)), total, cols, TensorType.F32, name),
-            var t => throw new NotSupportedException($"Tensor {names[0]} has type {t}, which the engine cannot run."),
-        };
-        Own(m.Buffer);
-        return (m, []);
-    }
-
-    private static T[] Concat<T>(IEnumerable<T[]> parts) => parts.SelectMany(p => p).ToArray();
-
-    private void CheckShape(string name, int rows, int cols)
-    {
-        var (r, cc) = _source.Describe(name).Matrix;
-        if (r != rows || cc != cols)
-            throw new InvalidDataException($"Tensor {name} is [{r}, {cc}] but the model's hyperparameters need [{rows}, {cols}].");
-    }
-
-    /// <summary>Uploads a matrix in the device encoding closest to its stored one (no precision lost).</summary>
-    private WeightMatrix Matrix(string name, int rows, int cols)
-    {
-        var d = _source.Describe(name);
-        CheckShape(name, rows, cols);
-        var m = d.Type switch
-        {
-            SourceType.F32 => WeightMatrix.UploadRaw(Device, _source.ReadRaw(name), rows, cols, TensorType.F32, name),
-            SourceType.F16 => WeightMatrix.UploadRaw(Device, _source.ReadRaw(name), rows, cols, TensorType.F16, name),
-            SourceType.Q8_0 => WeightMatrix.UploadRaw(Device, Q8Rows.FromGgufBlocks(_source.ReadRaw(name), rows, cols), rows, cols, TensorType.Q8_0, name),
-            // bf16 and 4-bit values are exact in fp32; they have no kernel of their own yet.
-            SourceType.BF16 or SourceType.Q4_0 or SourceType.Q4_1 => WeightMatrix.Upload(Device, _source.ReadFloat32(name), rows, cols, TensorType.F32, name),
-            _ => throw new NotSupportedException($"Tensor {name} has type {d.Type}, which the engine cannot run."),
+            _ => throw new NotSupportedException($"Tensor {names[0]} has type {type}, which the engine cannot run."),
         };
         Own(m.Buffer);
         return m;
+    }
+
+    /// <summary>One array of the parts in order; a single part is returned as it is, without a copy.</summary>
+    private static T[] Concat<T>(IEnumerable<T[]> parts)
+    {
+        var list = parts.ToList();
+        return list.Count == 1 ? list[0] : list.SelectMany(p => p).ToArray();
     }
 
     /// <summary>

@@ -42,14 +42,18 @@ public sealed class LoadedModel : IDisposable
         return (config, tokenizer);
     }
 
-    public static LoadedModel Open(GpuDevice device, string path, LoadOptions? options = null)
+    public static LoadedModel Open(GpuDevice device, string path, LoadOptions? options = null) =>
+        Open(device, path, _ => options ?? new LoadOptions());
+
+    /// <summary>Opens a model with options chosen from its hyperparameters (read once, before any weight is loaded).</summary>
+    public static LoadedModel Open(GpuDevice device, string path, Func<ModelConfig, LoadOptions> chooseOptions)
     {
-        options ??= new LoadOptions();
         if (!System.IO.File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
         var file = GgufFile.Open(path);
         try
         {
             var (config, tokenizer) = ReadHeader(file);
+            var options = chooseOptions(config);
             var model = new GpuModel(device, config, new GgufWeightSource(file), new GpuModelOptions { MaxRows = options.MaxRows, MaxOutputRows = options.MaxRows });
             return new LoadedModel(path, file, config, tokenizer, model);
         }

@@ -8,14 +8,13 @@ internal static unsafe class DeviceQuery
 {
     public static DeviceInfo Read(Vk vk, PhysicalDevice device, int index)
     {
-        var driver = new PhysicalDeviceDriverProperties { SType = StructureType.PhysicalDeviceDriverProperties };
-        var maintenance3 = new PhysicalDeviceMaintenance3Properties { SType = StructureType.PhysicalDeviceMaintenance3Properties, PNext = &driver };
-        var subgroup = new PhysicalDeviceSubgroupProperties { SType = StructureType.PhysicalDeviceSubgroupProperties, PNext = &maintenance3 };
-        var props2 = new PhysicalDeviceProperties2 { SType = StructureType.PhysicalDeviceProperties2, PNext = &subgroup };
         vk.GetPhysicalDeviceProperties(device, out PhysicalDeviceProperties basic);
         bool is12 = basic.ApiVersion >= Vk.Version12;
-        if (!is12) driver.PNext = null; // driver properties are core only from 1.2
-        if (is12) maintenance3.PNext = &driver; else maintenance3.PNext = null;
+        // Driver properties are core only from Vulkan 1.2; leave them out of the chain before that.
+        var driver = new PhysicalDeviceDriverProperties { SType = StructureType.PhysicalDeviceDriverProperties };
+        var maintenance3 = new PhysicalDeviceMaintenance3Properties { SType = StructureType.PhysicalDeviceMaintenance3Properties, PNext = is12 ? &driver : null };
+        var subgroup = new PhysicalDeviceSubgroupProperties { SType = StructureType.PhysicalDeviceSubgroupProperties, PNext = &maintenance3 };
+        var props2 = new PhysicalDeviceProperties2 { SType = StructureType.PhysicalDeviceProperties2, PNext = &subgroup };
         vk.GetPhysicalDeviceProperties2(device, &props2);
         var p = props2.Properties;
 

@@ -60,7 +60,8 @@ public sealed unsafe class PipelineCache : IDisposable
     public bool LoadedFromDisk => _loadedBytes > 0;
     public string? CacheFile => _cacheFile;
 
-    private static string DefaultCacheDir()
+    /// <summary>The engine's cache folder: $XDG_CACHE_HOME/tidar, else ~/.cache/tidar.</summary>
+    public static string DefaultCacheDir()
     {
         var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);

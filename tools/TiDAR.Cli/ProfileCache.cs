@@ -16,7 +16,7 @@ internal static class ProfileCache
         var d = device.Info;
         string Safe(string s) => string.Concat(s.Select(ch => char.IsLetterOrDigit(ch) ? ch : '_'));
         var name = $"{Safe(d.Name)}-{d.DriverVersion:x}-{Safe(Path.GetFileNameWithoutExtension(file.Name))}-{file.Length:x}-{file.LastWriteTimeUtc.Ticks:x}-{maxRows}-{context}.json";
-        var path = Path.Combine(CacheRoot(), "profiles", name);
+        var path = Path.Combine(PipelineCache.DefaultCacheDir(), "profiles", name);
         if (LatencyProfile.Load(path) is { } cached) return cached;
         Console.Error.WriteLine($"Measuring forward latency against rows on {d.Name} (once per device and model; cached in {path}) ...");
         var profile = LatencyProfile.Measure(model.Model, LatencyProfile.DefaultRowCounts(maxRows), context,
@@ -24,12 +24,5 @@ internal static class ProfileCache
         try { profile.Save(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Console.Error.WriteLine($"note: could not cache the profile: {e.Message}"); }
         return profile;
-    }
-
-    private static string CacheRoot()
-    {
-        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        return Path.Combine(!string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(string.IsNullOrEmpty(home) ? Path.GetTempPath() : home, ".cache"), "tidar");
     }
 }

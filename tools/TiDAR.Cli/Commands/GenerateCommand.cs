@@ -44,23 +44,28 @@ internal static class GenerateCommand
             if (ids is null && string.IsNullOrEmpty(text)) throw new ArgumentException("Give a prompt (text argument or --prompt-tokens).");
 
             using var device = GpuDevice.Open(CommonOptions.DeviceOptions(parse));
-            var header = PeekHeader(path);
-            var decodeMode = parse.GetValue(mode) switch
-            {
-                "ar" => DecodeMode.Ar,
-                "tidar" => DecodeMode.Tidar,
-                _ => header.MaskTokenId is null ? DecodeMode.Ar : DecodeMode.Tidar,
-            };
-            if (decodeMode == DecodeMode.Tidar && header.MaskTokenId is null)
-                throw new ArgumentException($"{path} has no mask token (tidar.mask_token_id), so it cannot draft: TiDAR needs a TiDAR-trained model. Use --mode ar.");
+            var decodeMode = DecodeMode.Ar;
+            int k = 0, maxRows = 0;
             var blockText = parse.GetValue(block);
             bool auto = blockText == "auto";
-            int k = auto ? 0 : blockText is null ? header.BlockSize ?? 4
-                : int.TryParse(blockText, out var kk) ? kk : throw new ArgumentException($"--block must be a number or auto, got '{blockText}'.");
-            if (!auto && decodeMode == DecodeMode.Tidar && k < 1) throw new ArgumentException($"--block must be >= 1, got {k}.");
+            // The mode and block size depend on the model's tidar keys: decided from its header, before any weights load.
+            using var loaded = LoadedModel.Open(device, path, header =>
+            {
+                decodeMode = parse.GetValue(mode) switch
+                {
+                    "ar" => DecodeMode.Ar,
+                    "tidar" => DecodeMode.Tidar,
+                    _ => header.MaskTokenId is null ? DecodeMode.Ar : DecodeMode.Tidar,
+                };
+                if (decodeMode == DecodeMode.Tidar && header.MaskTokenId is null)
+                    throw new ArgumentException($"{path} has no mask token (tidar.mask_token_id), so it cannot draft: TiDAR needs a TiDAR-trained model. Use --mode ar.");
+                k = auto ? 0 : blockText is null ? header.BlockSize ?? 4
+                    : int.TryParse(blockText, out var kk) ? kk : throw new ArgumentException($"--block must be a number or auto, got '{blockText}'.");
+                if (!auto && decodeMode == DecodeMode.Tidar && k < 1) throw new ArgumentException($"--block must be >= 1, got {k}.");
 
-            int maxRows = Math.Max(128, decodeMode == DecodeMode.Tidar ? k * (k + 1) : 1);
-            using var loaded = LoadedModel.Open(device, path, new LoadOptions { MaxRows = maxRows });
+                maxRows = Math.Max(128, decodeMode == DecodeMode.Tidar ? k * (k + 1) : 1);
+                return new LoadOptions { MaxRows = maxRows };
+            });
             LatencyProfile? profile = auto && decodeMode == DecodeMode.Tidar
                 ? ProfileCache.Get(device, loaded, maxRows, Math.Min(256, new TextGenerator(loaded).ContextLength(new TextRequest { ContextLength = parse.GetValue(context) })))
                 : null;
@@ -91,13 +96,6 @@ internal static class GenerateCommand
             return 0;
         }));
         return command;
-    }
-
-    private static ModelConfig PeekHeader(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
-        using var file = TiDAR.Engine.Gguf.GgufFile.Open(path);
-        return LoadedModel.ReadHeader(file).Config;
     }
 
     private static int[]? ParseIds(string? text)
