@@ -20,8 +20,9 @@ public static class TinyData
     public static string[] Documents => Text.Split('.', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(s => s + ".").ToArray();
 
-    private static ByteLevelBpe? _bpe;
-    public static ByteLevelBpe Tokenizer => _bpe ??= ByteLevelBpe.Train(Enumerable.Repeat(Text, 3), 320);
+    // Lazy: test classes run in parallel and must share one trained tokenizer.
+    private static readonly Lazy<ByteLevelBpe> _bpe = new(() => ByteLevelBpe.Train(Enumerable.Repeat(Text, 3), 320));
+    public static ByteLevelBpe Tokenizer => _bpe.Value;
 
     /// <summary>The corpus as one token stream (documents separated by end-of-text), repeated.</summary>
     public static ushort[] Tokens(int repeat = 4)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -45,7 +46,8 @@ public sealed partial class ByteLevelBpe
     private readonly List<(int, int)> _merges;
     private readonly List<string> _tokens;             // id -> byte-level string
     private readonly Dictionary<(int, int), int> _rank; // pair -> merge rank
-    private readonly Dictionary<string, int[]> _cache = new();
+    // Concurrent because one tokenizer is shared by data-loading threads (and by parallel test classes).
+    private readonly ConcurrentDictionary<string, int[]> _cache = new();
 
     private ByteLevelBpe(List<(int, int)> merges)
     {
@@ -164,7 +166,7 @@ public sealed partial class ByteLevelBpe
             {
                 string s = piece.ToString();
                 word = EncodeWord(Encoding.UTF8.GetBytes(s));
-                if (_cache.Count < 500_000) _cache[s] = word;
+                if (_cache.Count < 500_000) _cache.TryAdd(s, word);
             }
             ids.AddRange(word);
         }
