@@ -9,13 +9,19 @@ uint group_index_xy() { return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGr
 // Workgroup-wide reductions. With one subgroup per workgroup (what CPU drivers want) they are a
 // single subgroup operation and never touch shared memory or barriers; otherwise the per-subgroup
 // results meet in shared memory. Must be called in uniform control flow.
+// The host sets MIN_SUBGROUP_SIZE (constant id 100, every pipeline) to the device's smallest subgroup.
+// When the workgroup fits in it, the shared-memory path below is dead code the driver removes: on CPU
+// drivers a barrier anywhere in a shader makes every workgroup far slower (lavapipe runs such shaders
+// as coroutines), even when it is never reached.
+layout(constant_id = 100) const uint MIN_SUBGROUP_SIZE = 1;
+const bool ONE_SUBGROUP = gl_WorkGroupSize.x <= MIN_SUBGROUP_SIZE;
 const uint MAX_SUBGROUPS = 64;
 shared float wg_scratch_f[MAX_SUBGROUPS];
 shared uint wg_scratch_u[MAX_SUBGROUPS];
 
 float wg_sum(float v) {
     v = subgroupAdd(v);
-    if (gl_NumSubgroups == 1) return v;
+    if (ONE_SUBGROUP || gl_NumSubgroups == 1) return v;
     barrier();
     if (subgroupElect()) wg_scratch_f[gl_SubgroupID] = v;
     barrier();
@@ -26,7 +32,7 @@ float wg_sum(float v) {
 
 float wg_max(float v) {
     v = subgroupMax(v);
-    if (gl_NumSubgroups == 1) return v;
+    if (ONE_SUBGROUP || gl_NumSubgroups == 1) return v;
     barrier();
     if (subgroupElect()) wg_scratch_f[gl_SubgroupID] = v;
     barrier();
@@ -37,7 +43,7 @@ float wg_max(float v) {
 
 uint wg_min_u(uint v) {
     v = subgroupMin(v);
-    if (gl_NumSubgroups == 1) return v;
+    if (ONE_SUBGROUP || gl_NumSubgroups == 1) return v;
     barrier();
     if (subgroupElect()) wg_scratch_u[gl_SubgroupID] = v;
     barrier();

@@ -23,6 +23,11 @@ public sealed record DeviceInfo
     public required byte[] PipelineCacheUuid { get; init; }
 
     public required uint SubgroupSize { get; init; }
+    /// <summary>
+    /// Smallest subgroup the driver may run a compute shader with (Vulkan 1.3 subgroup size control; 1 when
+    /// unknown): a workgroup of at most this many lanes is always a single subgroup.
+    /// </summary>
+    public uint MinSubgroupSize { get; init; } = 1;
     public required SubgroupFeatureFlags SubgroupOperations { get; init; }
     public required bool SubgroupInCompute { get; init; }
 

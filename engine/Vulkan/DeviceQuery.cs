@@ -10,8 +10,11 @@ internal static unsafe class DeviceQuery
     {
         vk.GetPhysicalDeviceProperties(device, out PhysicalDeviceProperties basic);
         bool is12 = basic.ApiVersion >= Vk.Version12;
+        bool is13 = basic.ApiVersion >= Vk.Version13;
         // Driver properties are core only from Vulkan 1.2; leave them out of the chain before that.
-        var driver = new PhysicalDeviceDriverProperties { SType = StructureType.PhysicalDeviceDriverProperties };
+        // Subgroup size control (core in 1.3) gives the smallest subgroup the driver may pick for a shader.
+        var sizeControl = new PhysicalDeviceSubgroupSizeControlProperties { SType = StructureType.PhysicalDeviceSubgroupSizeControlProperties };
+        var driver = new PhysicalDeviceDriverProperties { SType = StructureType.PhysicalDeviceDriverProperties, PNext = is13 ? &sizeControl : null };
         var maintenance3 = new PhysicalDeviceMaintenance3Properties { SType = StructureType.PhysicalDeviceMaintenance3Properties, PNext = is12 ? &driver : null };
         var subgroup = new PhysicalDeviceSubgroupProperties { SType = StructureType.PhysicalDeviceSubgroupProperties, PNext = &maintenance3 };
         var props2 = new PhysicalDeviceProperties2 { SType = StructureType.PhysicalDeviceProperties2, PNext = &subgroup };
@@ -63,6 +66,7 @@ internal static unsafe class DeviceQuery
             DeviceId = p.DeviceID,
             PipelineCacheUuid = uuid,
             SubgroupSize = subgroup.SubgroupSize,
+            MinSubgroupSize = is13 && sizeControl.MinSubgroupSize > 0 ? sizeControl.MinSubgroupSize : 1,
             SubgroupOperations = subgroup.SupportedOperations,
             SubgroupInCompute = subgroup.SupportedStages.HasFlag(ShaderStageFlags.ComputeBit),
             Fp16Storage = f11.StorageBuffer16BitAccess,

@@ -56,6 +56,9 @@ public sealed unsafe class PipelineCache : IDisposable
         }
     }
 
+    /// <summary>Specialization constant id that every pipeline gets: the device's smallest subgroup size.</summary>
+    public const uint MinSubgroupSizeConstantId = 100;
+
     public int PipelinesCreated => _pipelines.Count;
     public bool LoadedFromDisk => _loadedBytes > 0;
     public string? CacheFile => _cacheFile;
@@ -154,23 +157,25 @@ public sealed unsafe class PipelineCache : IDisposable
         PipelineLayout layout;
         VulkanException.Check(vk.CreatePipelineLayout(dev, &layoutInfo, null, &layout), "vkCreatePipelineLayout", shader);
 
-        var entries = new SpecializationMapEntry[spec.Length];
-        for (int i = 0; i < spec.Length; i++)
-            entries[i] = new SpecializationMapEntry { ConstantID = (uint)i, Offset = (uint)(i * 4), Size = 4 };
+        // Ids 0..n-1 are the caller's; id 100 is the device's smallest subgroup (shaders/common.glsl).
+        uint[] values = [.. spec, _device.Info.MinSubgroupSize];
+        var entries = new SpecializationMapEntry[values.Length];
+        for (int i = 0; i < values.Length; i++)
+            entries[i] = new SpecializationMapEntry { ConstantID = i == spec.Length ? MinSubgroupSizeConstantId : (uint)i, Offset = (uint)(i * 4), Size = 4 };
         var entryName = (byte*)SilkMarshal.StringToPtr("main");
         try
         {
             fixed (SpecializationMapEntry* e = entries)
-            fixed (uint* data = spec)
+            fixed (uint* data = values)
             {
-                var specInfo = new SpecializationInfo { MapEntryCount = (uint)spec.Length, PMapEntries = e, DataSize = (nuint)(spec.Length * 4), PData = data };
+                var specInfo = new SpecializationInfo { MapEntryCount = (uint)values.Length, PMapEntries = e, DataSize = (nuint)(values.Length * 4), PData = data };
                 var stage = new PipelineShaderStageCreateInfo
                 {
                     SType = StructureType.PipelineShaderStageCreateInfo,
                     Stage = ShaderStageFlags.ComputeBit,
                     Module = Module(shader),
                     PName = entryName,
-                    PSpecializationInfo = spec.Length > 0 ? &specInfo : null,
+                    PSpecializationInfo = &specInfo,
                 };
                 var info = new ComputePipelineCreateInfo { SType = StructureType.ComputePipelineCreateInfo, Stage = stage, Layout = layout };
                 Pipeline pipeline;

@@ -32,7 +32,7 @@ internal static class DevicesCommand
         Console.WriteLine($"  driver:            {d.DriverName} {d.DriverInfo}".TrimEnd());
         Console.WriteLine($"  Vulkan API:        {d.ApiVersionText}{(d.Usable ? "" : $"   (unusable: {d.UnusableReason})")}");
         Console.WriteLine($"  vendor/device id:  0x{d.VendorId:x4} / 0x{d.DeviceId:x4}");
-        Console.WriteLine($"  subgroup size:     {d.SubgroupSize} (ops: {SubgroupOps(d.SubgroupOperations)})");
+        Console.WriteLine($"  subgroup size:     {d.SubgroupSize}, smallest {d.MinSubgroupSize} (ops: {SubgroupOps(d.SubgroupOperations)})");
         Console.WriteLine($"  fp16:              storage {YesNo(d.Fp16Storage)}, arithmetic {YesNo(d.Fp16Arithmetic)}");
         Console.WriteLine($"  int8:              storage {YesNo(d.Int8Storage)}, arithmetic {YesNo(d.Int8Arithmetic)}");
         Console.WriteLine($"  cooperative matrix: {YesNo(d.CooperativeMatrix)}");
