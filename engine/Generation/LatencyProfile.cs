@@ -10,19 +10,36 @@ namespace TiDAR.Engine.Generation;
 /// </summary>
 public sealed record LatencyProfile(int[] Rows, double[] Milliseconds, int Context)
 {
+    /// <summary>
+    /// Latency of a forward of <paramref name="rows"/> rows, linear between measured points. Read through
+    /// the lower envelope from the right (each point at most every later one): on any device a forward of
+    /// more rows does the work of fewer and more, so a measured dip (a 1-row forward slower than a 2-row
+    /// one) is timing noise, and planning on it would pay extra rows for nothing.
+    /// </summary>
     public double At(int rows)
     {
-        if (rows <= Rows[0]) return Milliseconds[0] * rows / Rows[0];
+        var ms = Envelope;
+        if (rows <= Rows[0]) return ms[0] * rows / Rows[0];
         for (int i = 1; i < Rows.Length; i++)
             if (rows <= Rows[i])
             {
                 double t = (rows - Rows[i - 1]) / (double)(Rows[i] - Rows[i - 1]);
-                return Milliseconds[i - 1] + t * (Milliseconds[i] - Milliseconds[i - 1]);
+                return ms[i - 1] + t * (ms[i] - ms[i - 1]);
             }
         // Past the last point: extend the last segment's slope.
         int n = Rows.Length;
-        double slope = n > 1 ? (Milliseconds[n - 1] - Milliseconds[n - 2]) / (Rows[n - 1] - Rows[n - 2]) : Milliseconds[0] / Rows[0];
-        return Milliseconds[n - 1] + slope * (rows - Rows[n - 1]);
+        double slope = n > 1 ? (ms[n - 1] - ms[n - 2]) / (Rows[n - 1] - Rows[n - 2]) : ms[0] / Rows[0];
+        return ms[n - 1] + slope * (rows - Rows[n - 1]);
+    }
+
+    private double[]? _envelope;
+    private double[] Envelope => _envelope ??= LowerEnvelope(Milliseconds);
+
+    private static double[] LowerEnvelope(double[] ms)
+    {
+        var e = (double[])ms.Clone();
+        for (int i = e.Length - 2; i >= 0; i--) e[i] = Math.Min(e[i], e[i + 1]);
+        return e;
     }
 
     /// <summary>Row counts worth measuring up to <paramref name="maxRows"/>: 1, 2, 3, 4, 6, 8, ... and the TiDAR step sizes k(k+1).</summary>
@@ -41,23 +58,33 @@ public sealed record LatencyProfile(int[] Rows, double[] Milliseconds, int Conte
     {
         int max = rows.Max();
         using var cache = model.CreateCache(context + max);
-        var ms = new double[rows.Length];
+        var lists = new ForwardRow[rows.Length][];
+        var outputs = new int[rows.Length][];
         for (int r = 0; r < rows.Length; r++)
         {
             int n = rows[r];
-            var list = new ForwardRow[n];
-            for (int i = 0; i < n; i++) list[i] = new ForwardRow(0, context + i, context + i, context + i + 1, 0, 0);
-            var times = new double[repeats];
-            model.Forward(cache, list, [n - 1], logits: false, argmax: true);
-            for (int t = 0; t < repeats; t++)
+            lists[r] = new ForwardRow[n];
+            for (int i = 0; i < n; i++) lists[r][i] = new ForwardRow(0, context + i, context + i, context + i + 1, 0, 0);
+            outputs[r] = Enumerable.Range(0, n).ToArray();
+            model.Forward(cache, lists[r], outputs[r], logits: false, argmax: true);  // warm-up: pipelines, caches
+        }
+        // Rounds over all row counts rather than all repeats of one count after another, so a burst of
+        // load from elsewhere lands on every count alike instead of bending the curve at one point.
+        var times = new double[rows.Length][];
+        for (int r = 0; r < rows.Length; r++) times[r] = new double[repeats];
+        for (int t = 0; t < repeats; t++)
+            for (int r = 0; r < rows.Length; r++)
             {
                 var sw = Stopwatch.StartNew();
-                model.Forward(cache, list, Enumerable.Range(0, n).ToArray(), logits: false, argmax: true);
-                times[t] = sw.Elapsed.TotalMilliseconds;
+                model.Forward(cache, lists[r], outputs[r], logits: false, argmax: true);
+                times[r][t] = sw.Elapsed.TotalMilliseconds;
             }
-            Array.Sort(times);
-            ms[r] = times[repeats / 2];
-            progress?.Report($"{n} rows: {ms[r]:F2} ms");
+        var ms = new double[rows.Length];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            Array.Sort(times[r]);
+            ms[r] = times[r][repeats / 2];
+            progress?.Report($"{rows[r]} rows: {ms[r]:F2} ms");
         }
         return new LatencyProfile(rows, ms, context);
     }

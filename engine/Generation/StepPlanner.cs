@@ -49,12 +49,18 @@ public sealed class AutoBlockPolicy : IStepPolicy
     private double _accepted = 1, _trials = 2; // prior alpha = 0.5
     private int _arSteps;
     public const int ProbeEvery = 16;
+    /// <summary>
+    /// Smallest k considered: a k = 1 step verifies only d_0, which is certain, so it commits one token like
+    /// AR and only adds a row.
+    /// </summary>
+    public const int MinK = 2;
 
     public AutoBlockPolicy(LatencyProfile profile, int maxRows)
     {
         _profile = profile;
         _maxK = 1;
         while ((_maxK + 1) * (_maxK + 2) <= maxRows && _maxK < 16) _maxK++;
+        if (_maxK < MinK) throw new ArgumentException($"--block auto needs room for a k = {MinK} step ({MinK * (MinK + 1)} rows); this model allows {maxRows} rows a forward.");
         Best = Choose(Alpha);
         DraftingCanPay = Choose(0.999).Item1 != 0;
     }
@@ -77,7 +83,7 @@ public sealed class AutoBlockPolicy : IStepPolicy
             if (available > 1) return new StepPlan(available, [], 1);
             // AR pays best; every so often draft once more so alpha keeps being measured (unless no alpha could pay).
             if (!DraftingCanPay || ++_arSteps % ProbeEvery != 0) return StepPlan.Ar;
-            int probeK = Math.Min(4, _maxK);
+            int probeK = Math.Min(4, _maxK);  // >= MinK (constructor)
             return new StepPlan(1, [1], probeK);
         }
         int k = Best.K;
@@ -124,7 +130,7 @@ public sealed class AutoBlockPolicy : IStepPolicy
     private (int, int, double) Choose(double alpha)
     {
         (int K, int M, double R) best = (0, 0, Throughput(0, 0, alpha));
-        for (int k = 1; k <= _maxK; k++)
+        for (int k = MinK; k <= _maxK; k++)
             for (int m = 1; m <= k; m++)
             {
                 double r = Throughput(k, m, alpha);

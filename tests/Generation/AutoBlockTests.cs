@@ -67,6 +67,26 @@ public sealed class AutoBlockTests(GpuFixture gpu)
         Assert.Equal([3], AutoBlockPolicy.LikeliestOutcomes(3, 1, 0.9));
     }
 
+    [Fact]
+    public void ANoisyOneRowPointDoesNotMakeExtraRowsLookFree()
+    {
+        // 1 row measured slower than 2 (noise): read through the envelope, 1 row costs what 2 do.
+        var profile = new LatencyProfile([1, 2, 4, 8], [7, 4, 5, 9], 128);
+        Assert.Equal(4, profile.At(1), 6);
+        Assert.Equal(4, profile.At(2), 6);
+        Assert.Equal(4.5, profile.At(3), 6);
+        Assert.Equal(9, profile.At(8), 6);
+        // k = 1 commits one token like AR and only adds a row: never chosen, even on such a profile.
+        var policy = new AutoBlockPolicy(profile, maxRows: 72);
+        for (int i = 0; i < 10; i++) policy.Observe(StepPlan.Full(2), 1);
+        Assert.NotEqual(1, policy.Best.K);
+        Assert.True(policy.Plan(1).IsAr, policy.Describe());
+    }
+
+    [Fact]
+    public void AutoNeedsRoomForATwoDraftStep() =>
+        Assert.Contains("k = 2", Assert.Throws<ArgumentException>(() => new AutoBlockPolicy(Flat(10), maxRows: 5)).Message);
+
     /// <summary>Plans at random: AR steps, partial blocks, changing k. Exactness must not depend on the schedule.</summary>
     private sealed class RandomPolicy(int seed) : IStepPolicy
     {
