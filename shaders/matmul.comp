@@ -11,12 +11,13 @@ layout(constant_id = 1) const uint TM = 1;      // activation rows per workgroup
 layout(constant_id = 2) const uint TN = 4;      // weight rows per workgroup
 layout(constant_id = 3) const uint W_TYPE = 0;  // 0 fp32, 1 fp16, 8 q8_0 (weights.glsl)
 layout(constant_id = 4) const uint VEC4 = 1;    // 1 when K % 4 == 0: 16-byte loads
+layout(constant_id = 5) const uint ACCUM = 0;   // 1: Y += X W^T (the residual add fused into the product)
 
 #define WEIGHT_BINDING 0
 #include "weights.glsl"
 layout(binding = 1) readonly buffer Xv4 { vec4 x4[]; };   // X [M, K]
 layout(binding = 1) readonly buffer Xv1 { float x1[]; };
-layout(binding = 2) writeonly buffer Yv { float y[]; };  // Y [M, ldy]
+layout(binding = 2) buffer Yv { float y[]; };  // Y [M, ldy] (read too when ACCUM)
 
 // N counts the rows of this W binding; they land in Y columns n_off.. of rows of length ldy, so a
 // matrix larger than maxStorageBufferRange runs as several dispatches over row chunks.
@@ -75,7 +76,10 @@ void main() {
     for (uint i = 0; i < TM; i++) {
         for (uint j = 0; j < TN; j++) {
             float s = wg_sum(acc[i * TN + j]);
-            if (lane == 0 && m0 + i < p.M && n0 + j < p.N) y[y_index(m0 + i, p.n_off + n0 + j)] = s;
+            if (lane == 0 && m0 + i < p.M && n0 + j < p.N) {
+                const uint at = y_index(m0 + i, p.n_off + n0 + j);
+                y[at] = ACCUM == 1 ? y[at] + s : s;
+            }
         }
     }
 }

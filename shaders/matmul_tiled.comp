@@ -7,11 +7,12 @@
 
 layout(local_size_x = 16, local_size_y = 16) in;
 layout(constant_id = 0) const uint W_TYPE = 0;  // 0 fp32, 1 fp16, 8 q8_0 (weights.glsl)
+layout(constant_id = 1) const uint ACCUM = 0;   // 1: Y += X W^T (the residual add fused into the product)
 
 #define WEIGHT_BINDING 0
 #include "weights.glsl"
 layout(binding = 1) readonly buffer Xv { float x1[]; };   // X [M, K]
-layout(binding = 2) writeonly buffer Yv { float y[]; };  // Y [M, ldy]
+layout(binding = 2) buffer Yv { float y[]; };  // Y [M, ldy] (read too when ACCUM)
 // N counts the rows of this W binding; they land in Y columns n_off.. of rows of length ldy, so a
 // matrix larger than maxStorageBufferRange runs as several dispatches over row chunks.
 // X rows start at x_row_off, so an output that is bound in row chunks can share one X binding.
@@ -66,7 +67,10 @@ void main() {
         if (m >= p.M) continue;
         for (uint j = 0; j < 4; j++) {
             uint n = n0 + tx + 16 * j;
-            if (n < p.N) y[y_index(m, p.n_off + n)] = acc[i][j];
+            if (n < p.N) {
+                const uint at = y_index(m, p.n_off + n);
+                y[at] = ACCUM == 1 ? y[at] + acc[i][j] : acc[i][j];
+            }
         }
     }
 }

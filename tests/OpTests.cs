@@ -48,6 +48,27 @@ public sealed class OpTests(GpuFixture gpu)
     public void MatMul(int m, int n, int k, TensorType type, MatMulVariant? variant) => Pass(_checks.MatMul(m, n, k, type, variant));
 
     [Theory]
+    [InlineData(1, 14, 2, 64, 64, RopeMode.Neox, true, false, false)]     // qwen2: q/k/v biases
+    [InlineData(5, 14, 2, 64, 64, RopeMode.Neox, true, false, true)]
+    [InlineData(3, 8, 4, 128, 128, RopeMode.Neox, false, true, false)]    // qwen3: per-head q/k norms
+    [InlineData(2, 8, 4, 128, 128, RopeMode.Neox, false, true, true)]
+    [InlineData(4, 6, 6, 48, 48, RopeMode.Norm, false, false, false)]     // llama
+    [InlineData(3, 4, 2, 64, 32, RopeMode.Neox, true, true, false)]       // partial rotary
+    [InlineData(2, 4, 1, 64, 16, RopeMode.Norm, false, true, true)]
+    [InlineData(20, 3, 1, 6, 6, RopeMode.Norm, true, true, false)]        // head smaller than a subgroup
+    public void QkvRopeStoreEqualsBiasNormRopeAndStore(int rows, int heads, int kvHeads, int hd, int rot, RopeMode mode, bool bias, bool norm, bool f16) =>
+        Pass(_checks.QkvRopeStore(rows, heads, kvHeads, hd, rot, mode, bias, norm, f16));
+
+    [Theory]
+    [InlineData(1, 300, 96, TensorType.F32, null)]
+    [InlineData(1, 77, 35, TensorType.F16, null)]
+    [InlineData(5, 96, 64, TensorType.Q8_0, null)]
+    [InlineData(9, 130, 64, TensorType.F32, MatMulVariant.RegisterTiled)]
+    [InlineData(70, 130, 99, TensorType.F16, MatMulVariant.SharedTiled)]
+    public void MatMulAccumulatesIntoTheOutput(int m, int n, int k, TensorType type, MatMulVariant? variant) =>
+        Pass(_checks.MatMul(m, n, k, type, variant, accumulate: true));
+
+    [Theory]
     [InlineData(1)]
     [InlineData(1003)]
     [InlineData(70000)]

@@ -59,6 +59,8 @@ public sealed class OpChecks
         yield return MatMul(1, 1000, 896, TensorType.Q8_0);
         yield return MatMul(37, 515, 256, TensorType.Q8_0);
         yield return MatMul(70, 130, 96, TensorType.Q8_0, MatMulVariant.SharedTiled);
+        yield return MatMul(1, 300, 96, TensorType.F32, accumulate: true);
+        yield return MatMul(13, 130, 64, TensorType.F16, MatMulVariant.SharedTiled, accumulate: true);
         yield return Add(1003);
         yield return AddBias(rows: 7, cols: 131);
         yield return SwiGlu(4865);
@@ -66,6 +68,9 @@ public sealed class OpChecks
         yield return Rope(rows: 3, heads: 3, headDim: 128, nRot: 128, RopeMode.Norm, maxPosition: 32768);
         yield return KvStore(rows: 6, kvDim: 2 * 64, capacity: 40, f16: false);
         yield return KvStore(rows: 5, kvDim: 3 * 32, capacity: 17, f16: true);
+        yield return QkvRopeStore(rows: 5, heads: 14, kvHeads: 2, headDim: 64, nRot: 64, RopeMode.Neox, bias: true, qkNorm: false, f16: true);
+        yield return QkvRopeStore(rows: 3, heads: 4, kvHeads: 2, headDim: 128, nRot: 128, RopeMode.Neox, bias: false, qkNorm: true, f16: false);
+        yield return QkvRopeStore(rows: 4, heads: 6, kvHeads: 6, headDim: 48, nRot: 48, RopeMode.Norm, bias: false, qkNorm: false, f16: false);
         yield return Attention(rows: 20, heads: 8, kvHeads: 2, headDim: 64, history: 50, f16: false);
         yield return Attention(rows: 9, heads: 6, kvHeads: 6, headDim: 128, history: 33, f16: true);
         yield return Attention(rows: 5, heads: 4, kvHeads: 1, headDim: 40, history: 3, f16: false);
@@ -99,17 +104,20 @@ public sealed class OpChecks
         return Result("rmsnorm", $"rows={rows} cols={cols}", _device.Read<float>(ob, rows * cols), ReferenceOps.RmsNorm(x, w, rows, cols, eps), ReductionTolerance);
     }
 
-    public OpCheckResult MatMul(int m, int n, int k, TensorType type, MatMulVariant? variant = null)
+    /// <summary>y = x w^T, or with <paramref name="accumulate"/> y = y0 + x w^T (the residual add fused into the product).</summary>
+    public OpCheckResult MatMul(int m, int n, int k, TensorType type, MatMulVariant? variant = null, bool accumulate = false)
     {
         var x = RandomFloats(m * k);
         var wv = RandomFloats(n * k);
         using var w = Weight(wv, n, k, type, out var wSeen);
         using var xb = _device.Upload<float>(x, "x");
-        using var yb = _device.Allocate((ulong)(m * n * 4), "y");
-        Run(rec => _kernels.MatMul(rec, w.Matrix, xb, yb, m, variant));
-        var name = m == 1 ? "matvec" : "matmul";
+        var y0 = accumulate ? RandomFloats(m * n) : new float[m * n];
+        using var yb = _device.Upload<float>(y0, "y");
+        Run(rec => _kernels.MatMul(rec, w.Matrix, xb, yb, m, variant, accumulate: accumulate));
+        var name = (m == 1 ? "matvec" : "matmul") + (accumulate ? "+add" : "");
         var v = variant?.ToString() ?? "auto";
-        return Result(name, $"{type} {v} m={m} n={n} k={k}", _device.Read<float>(yb, m * n), ReferenceOps.MatMul(x, wSeen, m, n, k), ReductionTolerance);
+        return Result(name, $"{type} {v} m={m} n={n} k={k}", _device.Read<float>(yb, m * n),
+            ReferenceOps.Add(y0, ReferenceOps.MatMul(x, wSeen, m, n, k)), ReductionTolerance);
     }
 
     public OpCheckResult Add(int n)
@@ -165,6 +173,59 @@ public sealed class OpChecks
         ReferenceOps.KvStore(vcSeen, f16 ? ReferenceOps.RoundToHalf(v) : v, slots, kvDim);
         var got = ReadCache(kcb, capacity * kvDim, f16).Concat(ReadCache(vcb, capacity * kvDim, f16)).ToArray();
         return Result("kv_store", $"{(f16 ? "f16" : "f32")} rows={rows} kv_dim={kvDim} cap={capacity}", got, kcSeen.Concat(vcSeen).ToArray(), 0);
+    }
+
+    /// <summary>
+    /// The fused attention prologue against the separate references in turn (bias add, per-head RMSNorm,
+    /// RoPE, KV store), with biases and q/k norms present or not, full or partial rotary dims.
+    /// </summary>
+    public OpCheckResult QkvRopeStore(int rows, int heads, int kvHeads, int headDim, int nRot, RopeMode mode, bool bias, bool qkNorm, bool f16)
+    {
+        int qDim = heads * headDim, kvDim = kvHeads * headDim, capacity = rows + 7;
+        const float eps = 1e-6f, freqBase = 10000f;
+        var q = RandomFloats(rows * qDim, 3f); var k = RandomFloats(rows * kvDim, 3f); var v = RandomFloats(rows * kvDim);
+        var pos = Enumerable.Range(0, rows).Select(_ => _rng.Next(4096)).ToArray();
+        var slots = Enumerable.Range(0, capacity).OrderBy(_ => _rng.Next()).Take(rows).Select(x => (uint)x).ToArray();
+        var shape = new QkvPrologue(heads, kvHeads, headDim, nRot, freqBase, mode);
+        var parameters = new List<float>();
+        float[] bq = RandomFloats(qDim), bk = RandomFloats(kvDim), bv = RandomFloats(kvDim), nq = RandomFloats(headDim), nk = RandomFloats(headDim);
+        if (bias)
+        {
+            shape = shape with { BiasQ = 0, BiasK = qDim, BiasV = qDim + kvDim };
+            parameters.AddRange(bq); parameters.AddRange(bk); parameters.AddRange(bv);
+        }
+        if (qkNorm)
+        {
+            shape = shape with { NormQ = parameters.Count, NormK = parameters.Count + headDim, NormEps = eps };
+            parameters.AddRange(nq); parameters.AddRange(nk);
+        }
+        if (parameters.Count == 0) parameters.Add(0);
+
+        using var qb = _device.Upload<float>(q, "q"); using var kb = _device.Upload<float>(k, "k"); using var vb = _device.Upload<float>(v, "v");
+        using var pb = _device.Upload<float>(parameters.ToArray(), "bias and norms");
+        using var posb = _device.Upload<int>(pos, "positions"); using var sb = _device.Upload<uint>(slots, "slots");
+        using var qo = _device.Allocate((ulong)(rows * qDim * 4), "q out");
+        var kc = RandomFloats(capacity * kvDim); var vc = RandomFloats(capacity * kvDim);
+        using var kcb = Cache(kc, f16, out var kcSeen); using var vcb = Cache(vc, f16, out var vcSeen);
+        Run(rec => _kernels.QkvRopeStore(rec, shape, qb, kb, vb, pb, posb, sb, qo, kcb, vcb, rows, capacity, f16));
+
+        float[] Prologue(float[] x, int nHeads, float[] b, float[] norm)
+        {
+            if (bias) x = ReferenceOps.AddBias(x, b, rows, nHeads * headDim);
+            if (qkNorm) x = ReferenceOps.RmsNorm(x, norm, rows * nHeads, headDim, eps);
+            return ReferenceOps.Rope(x, pos, rows, nHeads, headDim, nRot, freqBase, mode);
+        }
+        var qRef = Prologue(q, heads, bq, nq);
+        var kRef = Prologue(k, kvHeads, bk, nk);
+        var vRef = bias ? ReferenceOps.AddBias(v, bv, rows, kvDim) : v;
+        ReferenceOps.KvStore(kcSeen, f16 ? ReferenceOps.RoundToHalf(kRef) : kRef, slots, kvDim);
+        ReferenceOps.KvStore(vcSeen, f16 ? ReferenceOps.RoundToHalf(vRef) : vRef, slots, kvDim);
+        var got = _device.Read<float>(qo, rows * qDim).Concat(ReadCache(kcb, capacity * kvDim, f16)).Concat(ReadCache(vcb, capacity * kvDim, f16)).ToArray();
+        var expected = qRef.Concat(kcSeen).Concat(vcSeen).ToArray();
+        // Angles reach 4096 radians (fp32: ~4096 * 6e-8); an fp16 cache rounds a value the reference rounds the other way now and then.
+        double tol = f16 ? 1e-3 : Math.Max(TranscendentalTolerance, 4096 * 2e-7);
+        string what = $"{mode} rows={rows} heads={heads}/{kvHeads} hd={headDim} rot={nRot}{(bias ? " bias" : "")}{(qkNorm ? " qk-norm" : "")} {(f16 ? "f16" : "f32")}";
+        return Result("qkv_rope_store", what, got, expected, tol);
     }
 
     /// <summary>

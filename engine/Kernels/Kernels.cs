@@ -10,6 +10,20 @@ namespace TiDAR.Engine.Kernels;
 /// </summary>
 public readonly record struct MatMulSplit(int Seg1, int Seg2, long Base1, long Base2);
 
+/// <summary>
+/// Shape of one layer's attention prologue (<see cref="Kernels.QkvRopeStore"/>), and where its optional
+/// per-layer vectors sit in the packed parameter buffer (element offsets; -1 when the model has none):
+/// q/k/v biases, and the per-head q/k RMSNorm weights with their epsilon.
+/// </summary>
+public readonly record struct QkvPrologue(int Heads, int KvHeads, int HeadDim, int RotaryDims, float RopeBase, RopeMode Mode,
+    int BiasQ = -1, int BiasK = -1, int BiasV = -1, int NormQ = -1, int NormK = -1, float NormEps = 1e-6f)
+{
+    public bool HasBias => BiasQ >= 0;
+    public bool HasQkNorm => NormQ >= 0;
+    /// <summary>Floats the packed parameter buffer holds.</summary>
+    public int ParamFloats => Math.Max(HasBias ? BiasV + KvHeads * HeadDim : 0, HasQkNorm ? Math.Max(NormQ, NormK) + HeadDim : 0);
+}
+
 /// <summary>RoPE pairing: "norm" rotates (2i, 2i+1) (llama), "neox" rotates (i, i+n/2) (Qwen, GPT-NeoX).</summary>
 public enum RopeMode : uint { Norm = 0, Neox = 1 }
 
@@ -39,6 +53,8 @@ public sealed class Kernels
     [StructLayout(LayoutKind.Sequential)] private readonly record struct RopePush(uint Rows, uint Heads, uint HeadDim, uint NRot, float Base);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct KvStorePush(uint Rows, uint KvDim, uint Capacity);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct AttentionPush(uint Rows, uint Heads, uint KvHeads, float Scale);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct QkvPush(uint Rows, uint Heads, uint KvHeads, uint NRot, float Base, float Eps, uint Capacity,
+        uint OffBq, uint OffBk, uint OffBv, uint OffQn, uint OffKn);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct ArgmaxPush(uint Rows, uint Cols, uint Stride);
 
     /// <summary>out [rows, dim] = table [vocab, dim] (fp32/fp16) gathered at ids [rows] (uint).</summary>
@@ -64,14 +80,15 @@ public sealed class Kernels
     }
 
     /// <summary>
-    /// y [m, ldy] (columns 0..w.Rows-1) = x [m, w.Cols] * w^T; ldy defaults to w.Rows. One activation row
+    /// y [m, ldy] (columns 0..w.Rows-1) = x [m, w.Cols] * w^T, or y += x * w^T with <paramref name="accumulate"/>
+    /// (a residual add fused into the product); ldy defaults to w.Rows. One activation row
     /// runs the matrix x one row shape; many rows the variant from <see cref="Config"/> (or
     /// <paramref name="variant"/>). Bindings larger than maxStorageBufferRange are split: weight rows
     /// into chunks of output columns, output rows into chunks of y (give ldy a stride whose byte size is
     /// a multiple of the storage alignment when y may be larger than one binding).
     /// </summary>
     public void MatMul(CommandRecorder rec, WeightMatrix w, BufferRange x, BufferRange y, int m, MatMulVariant? variant = null, int ldy = 0,
-        MatMulSplit? split = null)
+        MatMulSplit? split = null, bool accumulate = false)
     {
         if (m < 1) throw new ArgumentOutOfRangeException(nameof(m), "MatMul needs at least one row.");
         w.Type.CheckColumns(w.Cols, "matmul weight");
@@ -95,8 +112,8 @@ public sealed class Kernels
         uint tn = m == 1 ? Config.MatVecRows : Config.TileN;
         uint wtype = w.Type.ShaderCode();
         var pipeline = v == MatMulVariant.SharedTiled
-            ? Pipeline("matmul_tiled", 3, 44, wtype)
-            : Pipeline("matmul", 3, 44, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u);
+            ? Pipeline("matmul_tiled", 3, 44, wtype, accumulate ? 1u : 0u)
+            : Pipeline("matmul", 3, 44, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u, accumulate ? 1u : 0u);
         uint tileN = v == MatMulVariant.SharedTiled ? 64 : tn;
         uint tileM = v == MatMulVariant.SharedTiled ? 64 : tm;
         ulong maxRange = _device.Info.MaxStorageBufferRange;
@@ -127,7 +144,7 @@ public sealed class Kernels
                 // Whole words: fp16 rows of odd length end mid-word; the allocator pads buffers to 4 bytes.
                 var wr = w.Buffer.Range(start, Math.Min((ulong)n * w.RowBytes + 3 & ~3UL, w.Buffer.Size - start));
                 var (gx, gy) = Fold(Groups(n, tileN));
-                rec.Dispatch(pipeline, [Binding.In(wr), Binding.In(xr), Binding.Out(yr)],
+                rec.Dispatch(pipeline, [Binding.In(wr), Binding.In(xr), accumulate ? Binding.InOut(yr) : Binding.Out(yr)],
                     new MatMulPush((uint)mc, (uint)n, (uint)w.Cols, (uint)ldy, (uint)n0, (uint)m0, seg1, seg2, (uint)w.Rows, base1, base2), gx, gy, Groups(mc, tileM));
             }
         }
@@ -182,6 +199,39 @@ public sealed class Kernels
         var (gx, gy) = Fold(Groups((long)rows * kvDim / 2, Config.ElementLanes));
         rec.Dispatch(p, [Binding.In(kNew), Binding.In(vNew), Binding.In(slots), Binding.Out(kCache), Binding.Out(vCache)],
             new KvStorePush((uint)rows, (uint)kvDim, (uint)capacity), gx, gy);
+    }
+
+    /// <summary>
+    /// A layer's attention prologue in one dispatch: for each row, q/k/v [rows, heads or kvHeads, headDim] get
+    /// their biases, q and k their per-head RMSNorm and RoPE at positions [rows] (int); the result of q goes
+    /// to qOut [rows, heads, headDim], k and v to kCache/vCache [capacity, kvHeads * headDim] (fp32, or fp16
+    /// when <paramref name="f16Cache"/>) at slots [rows] (uint). Equals AddBias, RmsNorm, Rope and KvStore in turn.
+    /// <paramref name="parameters"/> holds the packed vectors <paramref name="shape"/> points into (any range when it has none).
+    /// </summary>
+    public void QkvRopeStore(CommandRecorder rec, QkvPrologue shape, BufferRange q, BufferRange k, BufferRange v, BufferRange parameters,
+        BufferRange positions, BufferRange slots, BufferRange qOut, BufferRange kCache, BufferRange vCache, int rows, int capacity, bool f16Cache)
+    {
+        var (heads, kvHeads, hd) = (shape.Heads, shape.KvHeads, shape.HeadDim);
+        if (hd % 2 != 0 || shape.RotaryDims <= 0 || shape.RotaryDims > hd || shape.RotaryDims % 2 != 0)
+            throw new ArgumentException($"head_dim {hd} must be even and RoPE dims {shape.RotaryDims} even and within it.");
+        if (shape.HasBias != (shape.BiasK >= 0 && shape.BiasV >= 0) || shape.HasQkNorm != shape.NormK >= 0)
+            throw new ArgumentException("Give all of the q/k/v bias offsets or none, and both q/k norm offsets or neither.");
+        if (rows > 65535 || heads + kvHeads > 65535) throw new ArgumentException($"{rows} rows x {heads + kvHeads} heads exceed one dispatch's grid.");
+        long qBytes = (long)rows * heads * hd * 4, kvBytes = (long)rows * kvHeads * hd * 4;
+        Need(q, qBytes, "queries"); Need(k, kvBytes, "new keys"); Need(v, kvBytes, "new values");
+        Need(qOut, qBytes, "rotated queries");
+        Need(parameters, shape.ParamFloats * 4L, "bias and norm vectors");
+        Need(positions, rows * 4L, "positions"); Need(slots, rows * 4L, "slots");
+        long cacheBytes = (long)capacity * kvHeads * hd * (f16Cache ? 2 : 4);
+        Need(kCache, cacheBytes, "key cache"); Need(vCache, cacheBytes, "value cache");
+        var p = Pipeline("qkv_rope_store", 9, 48, Config.ReduceLanes, (uint)hd, (uint)shape.Mode, f16Cache ? 1u : 0u,
+            shape.HasBias ? 1u : 0u, shape.HasQkNorm ? 1u : 0u);
+        static uint Off(int o) => o < 0 ? 0 : (uint)o;
+        rec.Dispatch(p, [Binding.In(q), Binding.In(k), Binding.In(v), Binding.In(parameters), Binding.In(positions), Binding.In(slots),
+                Binding.Out(qOut), Binding.Out(kCache), Binding.Out(vCache)],
+            new QkvPush((uint)rows, (uint)heads, (uint)kvHeads, (uint)shape.RotaryDims, shape.RopeBase, shape.NormEps, (uint)capacity,
+                Off(shape.BiasQ), Off(shape.BiasK), Off(shape.BiasV), Off(shape.NormQ), Off(shape.NormK)),
+            (uint)(heads + kvHeads), (uint)rows);
     }
 
     /// <summary>

@@ -47,8 +47,9 @@ public sealed class ForwardOutput
 public sealed class GpuModel : IDisposable
 {
     /// <summary>One block's weights. Projections are fused ([Wq; Wk; Wv], [Wgate; Wup]) when stored alike, else separate.</summary>
-    private sealed record Layer(GpuBuffer AttnNorm, WeightMatrix? Qkv, WeightMatrix[] QkvParts, GpuBuffer? Bq, GpuBuffer? Bk, GpuBuffer? Bv,
-        GpuBuffer? QNorm, GpuBuffer? KNorm, WeightMatrix Wo, GpuBuffer FfnNorm, WeightMatrix? GateUp, WeightMatrix[] GateUpParts, WeightMatrix Wd);
+    // AttnParams: the layer's q/k/v biases and q/k norm weights packed as _prologue lays them out (null when it has none).
+    private sealed record Layer(GpuBuffer AttnNorm, WeightMatrix? Qkv, WeightMatrix[] QkvParts, GpuBuffer? AttnParams,
+        WeightMatrix Wo, GpuBuffer FfnNorm, WeightMatrix? GateUp, WeightMatrix[] GateUpParts, WeightMatrix Wd);
 
     private readonly Kernels.Kernels _k;
     private readonly IWeightSource _source;
@@ -56,11 +57,14 @@ public sealed class GpuModel : IDisposable
     private readonly WeightMatrix _output;
     private readonly GpuBuffer _outputNorm;
     private readonly List<IDisposable> _owned = new();
-    private readonly GpuBuffer _x, _h, _qkv, _att, _o, _gateUp, _pos, _slots, _vis, _xOut, _logits, _argmax;
+    // x, h [R, dim]: residual stream and normed input; qRot and att [R, heads*hd]: q after the prologue
+    // (bias, norm, RoPE) and the attention output.
+    private readonly GpuBuffer _x, _h, _qkv, _qRot, _att, _gateUp, _pos, _slots, _vis, _xOut, _logits, _argmax;
     // q [R, heads*hd], k and v [R, kvHeads*hd] are blocks of _qkv; gate and up [R, ffn] blocks of _gateUp,
     // so fused projections fill them in one dispatch (MatMulSplit).
     private readonly BufferRange _q, _kb, _vb, _gate, _up;
     private readonly MatMulSplit _qkvSplit, _gateUpSplit;
+    private readonly QkvPrologue _prologue;
     private readonly int _ldy;
     // Where device memory is not host-visible: host staging for the inputs [x | positions | slots | visibility]
     // and outputs [logits | argmax], copied inside the forward's own command buffer (one submit, one wait).
@@ -86,18 +90,14 @@ public sealed class GpuModel : IDisposable
         try
         {
             var c = config;
+            _prologue = Prologue(c);
             _layers = new Layer[c.Layers];
             for (int l = 0; l < c.Layers; l++)
             {
                 var (qkv, qkvParts) = Projections([TensorNames.Q(l), TensorNames.K(l), TensorNames.V(l)], [c.QDim, c.KvDim, c.KvDim], c.Dim);
                 var (gateUp, gateUpParts) = Projections([TensorNames.Gate(l), TensorNames.Up(l)], [c.FfnDim, c.FfnDim], c.Dim);
                 _layers[l] = new Layer(
-                    Vector(TensorNames.AttnNorm(l), c.Dim), qkv, qkvParts,
-                    c.QkvBias ? Vector(TensorNames.QBias(l), c.QDim) : null,
-                    c.QkvBias ? Vector(TensorNames.KBias(l), c.KvDim) : null,
-                    c.QkvBias ? Vector(TensorNames.VBias(l), c.KvDim) : null,
-                    c.QkNorm ? Vector(TensorNames.QNorm(l), c.HeadDim) : null,
-                    c.QkNorm ? Vector(TensorNames.KNorm(l), c.HeadDim) : null,
+                    Vector(TensorNames.AttnNorm(l), c.Dim), qkv, qkvParts, AttnParams(l),
                     Matrix(TensorNames.AttnOutput(l), c.Dim, c.QDim),
                     Vector(TensorNames.FfnNorm(l), c.Dim), gateUp, gateUpParts,
                     Matrix(TensorNames.Down(l), c.Dim, c.FfnDim));
@@ -117,7 +117,7 @@ public sealed class GpuModel : IDisposable
             _kb = _qkv.Range((ulong)q1 * 4, (ulong)(r * c.KvDim) * 4);
             _vb = _qkv.Range((ulong)(q1 + k1) * 4, (ulong)(r * c.KvDim) * 4);
             _qkvSplit = new MatMulSplit(c.QDim, c.QDim + c.KvDim, q1, q1 + k1);
-            _att = Act(r * c.QDim, "att"); _o = Act(r * c.Dim, "o");
+            _qRot = Act(r * c.QDim, "q-rotated"); _att = Act(r * c.QDim, "att");
             long g1 = AlignElems((long)r * c.FfnDim, align);
             _gateUp = Act(g1 + (long)r * c.FfnDim, "gate-up");
             _gate = _gateUp.Range(0, (ulong)(r * c.FfnDim) * 4);
@@ -147,11 +147,42 @@ public sealed class GpuModel : IDisposable
 
     private T Own<T>(T d) where T : IDisposable { _owned.Add(d); return d; }
 
-    private GpuBuffer Vector(string name, int length)
+    private GpuBuffer Vector(string name, int length) => Own(Device.Upload<float>(VectorValues(name, length), name));
+
+    private float[] VectorValues(string name, int length)
     {
         var d = _source.Describe(name);
         if (d.Elements != length) throw new InvalidDataException($"Tensor {name} has {d.Elements} values; the model's hyperparameters need {length}.");
-        return Own(Device.Upload<float>(_source.ReadFloat32(name), name));
+        return _source.ReadFloat32(name);
+    }
+
+    /// <summary>Where the attention prologue finds biases and q/k norm weights in a layer's packed vector buffer.</summary>
+    private static QkvPrologue Prologue(ModelConfig c)
+    {
+        var shape = new QkvPrologue(c.Heads, c.KvHeads, c.HeadDim, c.RotaryDims, c.RopeBase, c.RopeMode, NormEps: c.RmsEps);
+        int at = 0;
+        if (c.QkvBias) { shape = shape with { BiasQ = 0, BiasK = c.QDim, BiasV = c.QDim + c.KvDim }; at = c.QDim + 2 * c.KvDim; }
+        if (c.QkNorm) shape = shape with { NormQ = at, NormK = at + c.HeadDim };
+        return shape;
+    }
+
+    /// <summary>Layer l's biases and q/k norm weights, packed as <see cref="_prologue"/> says; null when the model has none.</summary>
+    private GpuBuffer? AttnParams(int l)
+    {
+        var c = Config;
+        var packed = new List<float>();
+        if (c.QkvBias)
+        {
+            packed.AddRange(VectorValues(TensorNames.QBias(l), c.QDim));
+            packed.AddRange(VectorValues(TensorNames.KBias(l), c.KvDim));
+            packed.AddRange(VectorValues(TensorNames.VBias(l), c.KvDim));
+        }
+        if (c.QkNorm)
+        {
+            packed.AddRange(VectorValues(TensorNames.QNorm(l), c.HeadDim));
+            packed.AddRange(VectorValues(TensorNames.KNorm(l), c.HeadDim));
+        }
+        return packed.Count == 0 ? null : Own(Device.Upload<float>(packed.ToArray(), $"blk.{l}.attn_params"));
     }
 
     /// <summary>
@@ -246,17 +277,10 @@ public sealed class GpuModel : IDisposable
                 _k.MatMul(rec, L.QkvParts[1], _h, _kb, n, _variant);
                 _k.MatMul(rec, L.QkvParts[2], _h, _vb, n, _variant);
             }
-            if (L.Bq is not null) _k.AddBias(rec, _q, L.Bq, _q, n, c.QDim);
-            if (L.Bk is not null) _k.AddBias(rec, _kb, L.Bk, _kb, n, c.KvDim);
-            if (L.Bv is not null) _k.AddBias(rec, _vb, L.Bv, _vb, n, c.KvDim);
-            if (L.QNorm is not null) _k.RmsNorm(rec, _q, L.QNorm, _q, n * c.Heads, c.HeadDim, c.RmsEps);
-            if (L.KNorm is not null) _k.RmsNorm(rec, _kb, L.KNorm, _kb, n * c.KvHeads, c.HeadDim, c.RmsEps);
-            _k.Rope(rec, _q, _pos, n, c.Heads, c.HeadDim, c.RotaryDims, c.RopeBase, c.RopeMode);
-            _k.Rope(rec, _kb, _pos, n, c.KvHeads, c.HeadDim, c.RotaryDims, c.RopeBase, c.RopeMode);
-            _k.KvStore(rec, _kb, _vb, _slots, cache.Keys[l], cache.Values[l], n, c.KvDim, cache.Capacity, cache.HalfPrecision);
-            _k.Attention(rec, _q, cache.Keys[l], cache.Values[l], _vis, _att, n, c.Heads, c.KvHeads, c.HeadDim, cache.Capacity, scale, cache.HalfPrecision);
-            _k.MatMul(rec, L.Wo, _att, _o, n, _variant);
-            _k.Add(rec, _x, _o, _x, n * c.Dim);
+            // Biases, q/k norms, RoPE and the K/V write in one dispatch.
+            _k.QkvRopeStore(rec, _prologue, _q, _kb, _vb, L.AttnParams ?? _q, _pos, _slots, _qRot, cache.Keys[l], cache.Values[l], n, cache.Capacity, cache.HalfPrecision);
+            _k.Attention(rec, _qRot, cache.Keys[l], cache.Values[l], _vis, _att, n, c.Heads, c.KvHeads, c.HeadDim, cache.Capacity, scale, cache.HalfPrecision);
+            _k.MatMul(rec, L.Wo, _att, _x, n, _variant, accumulate: true);  // x += attention output projection
             _k.RmsNorm(rec, _x, L.FfnNorm, _h, n, c.Dim, c.RmsEps);
             if (L.GateUp is not null) _k.MatMul(rec, L.GateUp, _h, _gateUp, n, _variant, split: _gateUpSplit);
             else
@@ -265,8 +289,7 @@ public sealed class GpuModel : IDisposable
                 _k.MatMul(rec, L.GateUpParts[1], _h, _up, n, _variant);
             }
             _k.SwiGlu(rec, _gate, _up, _gate, n * c.FfnDim);
-            _k.MatMul(rec, L.Wd, _gate, _o, n, _variant);
-            _k.Add(rec, _x, _o, _x, n * c.Dim);
+            _k.MatMul(rec, L.Wd, _gate, _x, n, _variant, accumulate: true);  // x += FFN output
         }
         if (nOut > 0)
         {
