@@ -69,6 +69,20 @@ public sealed class OpTests(GpuFixture gpu)
         Pass(_checks.MatMul(m, n, k, type, variant, accumulate: true));
 
     [Theory]
+    [InlineData(1, 96, 64, TensorType.F32, null, true, false)]
+    [InlineData(1, 77, 35, TensorType.F16, null, true, false)]
+    [InlineData(1, 512, 288, TensorType.Q8_0, null, true, true)]
+    [InlineData(1, 130, 99, TensorType.F32, null, false, true)]
+    [InlineData(3, 256, 96, TensorType.F32, null, true, true)]
+    [InlineData(20, 96, 64, TensorType.Q8_0, MatMulVariant.RegisterTiled, true, false)]
+    [InlineData(9, 130, 64, TensorType.F16, MatMulVariant.RegisterTiled, false, true)]
+    [InlineData(70, 130, 99, TensorType.F32, MatMulVariant.SharedTiled, true, false)]
+    [InlineData(70, 130, 99, TensorType.F16, MatMulVariant.SharedTiled, true, true)]
+    [InlineData(65, 192, 64, TensorType.Q8_0, MatMulVariant.SharedTiled, false, true)]
+    public void MatMulWithFusedNormAndSwiGlu(int m, int n, int k, TensorType type, MatMulVariant? variant, bool norm, bool glu) =>
+        Pass(_checks.MatMul(m, n, k, type, variant, accumulate: m % 2 == 1, norm: norm, glu: glu));
+
+    [Theory]
     [InlineData(1)]
     [InlineData(1003)]
     [InlineData(70000)]

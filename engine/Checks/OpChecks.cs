@@ -61,6 +61,9 @@ public sealed class OpChecks
         yield return MatMul(70, 130, 96, TensorType.Q8_0, MatMulVariant.SharedTiled);
         yield return MatMul(1, 300, 96, TensorType.F32, accumulate: true);
         yield return MatMul(13, 130, 64, TensorType.F16, MatMulVariant.SharedTiled, accumulate: true);
+        yield return MatMul(1, 512, 288, TensorType.F32, norm: true, glu: true);
+        yield return MatMul(20, 96, 64, TensorType.Q8_0, norm: true);
+        yield return MatMul(70, 130, 99, TensorType.F16, MatMulVariant.SharedTiled, norm: true, glu: true);
         yield return Add(1003);
         yield return AddBias(rows: 7, cols: 131);
         yield return SwiGlu(4865);
@@ -104,20 +107,37 @@ public sealed class OpChecks
         return Result("rmsnorm", $"rows={rows} cols={cols}", _device.Read<float>(ob, rows * cols), ReferenceOps.RmsNorm(x, w, rows, cols, eps), ReductionTolerance);
     }
 
-    /// <summary>y = x w^T, or with <paramref name="accumulate"/> y = y0 + x w^T (the residual add fused into the product).</summary>
-    public OpCheckResult MatMul(int m, int n, int k, TensorType type, MatMulVariant? variant = null, bool accumulate = false)
+    /// <summary>
+    /// y = x w^T, with the fused work against the separate references: <paramref name="norm"/> RMSNorm of x first,
+    /// <paramref name="glu"/> SwiGLU of interleaved (gate, up) output pairs, <paramref name="accumulate"/> y = y0 + product.
+    /// </summary>
+    public OpCheckResult MatMul(int m, int n, int k, TensorType type, MatMulVariant? variant = null, bool accumulate = false, bool norm = false, bool glu = false)
     {
+        const float eps = 1e-5f;
         var x = RandomFloats(m * k);
         var wv = RandomFloats(n * k);
+        var g = RandomFloats(k);
+        int outputs = glu ? n / 2 : n;
         using var w = Weight(wv, n, k, type, out var wSeen);
         using var xb = _device.Upload<float>(x, "x");
-        var y0 = accumulate ? RandomFloats(m * n) : new float[m * n];
+        using var gb = _device.Upload<float>(g, "norm weight");
+        var y0 = accumulate ? RandomFloats(m * outputs) : new float[m * outputs];
         using var yb = _device.Upload<float>(y0, "y");
-        Run(rec => _kernels.MatMul(rec, w.Matrix, xb, yb, m, variant, accumulate: accumulate));
-        var name = (m == 1 ? "matvec" : "matmul") + (accumulate ? "+add" : "");
+        Run(rec => _kernels.MatMul(rec, w.Matrix, xb, yb, m, variant, accumulate: accumulate,
+            norm: norm ? new FusedRmsNorm(gb, eps) : null, glu: glu));
+
+        var product = ReferenceOps.MatMul(norm ? ReferenceOps.RmsNorm(x, g, m, k, eps) : x, wSeen, m, n, k);
+        if (glu)
+        {
+            var gate = new float[m * outputs]; var up = new float[m * outputs];
+            for (int i = 0; i < m * outputs; i++) { gate[i] = product[2 * i]; up[i] = product[2 * i + 1]; }
+            product = ReferenceOps.SwiGlu(gate, up);
+        }
+        var expected = ReferenceOps.Add(y0, product);
+        var name = (m == 1 ? "matvec" : "matmul") + (norm ? "+norm" : "") + (glu ? "+swiglu" : "") + (accumulate ? "+add" : "");
         var v = variant?.ToString() ?? "auto";
-        return Result(name, $"{type} {v} m={m} n={n} k={k}", _device.Read<float>(yb, m * n),
-            ReferenceOps.Add(y0, ReferenceOps.MatMul(x, wSeen, m, n, k)), ReductionTolerance);
+        return Result(name, $"{type} {v} m={m} n={n} k={k}", _device.Read<float>(yb, m * outputs), expected,
+            glu ? TranscendentalTolerance : ReductionTolerance);
     }
 
     public OpCheckResult Add(int n)

@@ -41,7 +41,8 @@ public sealed record KernelConfig
                 ReduceLanes = sg, ElementLanes = 64, MatVecRows = 16, TileM = 8, TileN = 8,
                 SharedTiledMinRows = int.MaxValue, ManyRowsVariant = MatMulVariant.RegisterTiled,
             };
-        bool sharedOk = device.MaxSharedMemory >= 2 * 16 * 64 * 4 + 512 && device.MaxWorkgroupInvocations >= 256;
+        // matmul_tiled.comp: X and W slices (2 x 16 x 64 floats), row norms (256 + 64), reduction scratch (128).
+        bool sharedOk = device.MaxSharedMemory >= (2 * 16 * 64 + 256 + 64 + 128) * 4 && device.MaxWorkgroupInvocations >= 256;
         return new KernelConfig
         {
             ReduceLanes = Math.Clamp(sg, 32, 64), ElementLanes = 256, MatVecRows = 2, TileM = 2, TileN = 2,

@@ -10,6 +10,9 @@ namespace TiDAR.Engine.Kernels;
 /// </summary>
 public readonly record struct MatMulSplit(int Seg1, int Seg2, long Base1, long Base2);
 
+/// <summary>An RMSNorm fused into the product that consumes it: X rows are normalised with Weight [K] and Eps first.</summary>
+public readonly record struct FusedRmsNorm(BufferRange Weight, float Eps);
+
 /// <summary>
 /// Shape of one layer's attention prologue (<see cref="Kernels.QkvRopeStore"/>), and where its optional
 /// per-layer vectors sit in the packed parameter buffer (element offsets; -1 when the model has none):
@@ -48,7 +51,7 @@ public sealed class Kernels
 
     [StructLayout(LayoutKind.Sequential)] private readonly record struct EmbeddingPush(uint Rows, uint Dim, uint Vocab);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct RowsColsEpsPush(uint Rows, uint Cols, float Eps);
-    [StructLayout(LayoutKind.Sequential)] private readonly record struct MatMulPush(uint M, uint N, uint K, uint Ldy, uint NOff, uint XRowOff, uint Seg1, uint Seg2, uint NTotal, uint Base1, uint Base2);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct MatMulPush(uint M, uint N, uint K, uint Ldy, uint NOff, uint XRowOff, uint Seg1, uint Seg2, uint NTotal, uint Base1, uint Base2, float Eps);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct ElementwisePush(uint N, uint Cols);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct RopePush(uint Rows, uint Heads, uint HeadDim, uint NRot, float Base);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct KvStorePush(uint Rows, uint KvDim, uint Capacity);
@@ -80,19 +83,24 @@ public sealed class Kernels
     }
 
     /// <summary>
-    /// y [m, ldy] (columns 0..w.Rows-1) = x [m, w.Cols] * w^T, or y += x * w^T with <paramref name="accumulate"/>
-    /// (a residual add fused into the product); ldy defaults to w.Rows. One activation row
-    /// runs the matrix x one row shape; many rows the variant from <see cref="Config"/> (or
+    /// y [m, ldy] (columns 0..w.Rows-1) = x [m, w.Cols] * w^T; ldy defaults to the number of outputs. One
+    /// activation row runs the matrix x one row shape; many rows the variant from <see cref="Config"/> (or
     /// <paramref name="variant"/>). Bindings larger than maxStorageBufferRange are split: weight rows
     /// into chunks of output columns, output rows into chunks of y (give ldy a stride whose byte size is
     /// a multiple of the storage alignment when y may be larger than one binding).
+    /// Fused work: <paramref name="norm"/> RMS-normalises x's rows first (RmsNorm then MatMul);
+    /// <paramref name="glu"/> reads w's rows as interleaved gate/up pairs and writes silu(gate) * up, w.Rows / 2
+    /// columns (MatMul then SwiGlu); <paramref name="accumulate"/> adds the product to y (a residual add).
     /// </summary>
     public void MatMul(CommandRecorder rec, WeightMatrix w, BufferRange x, BufferRange y, int m, MatMulVariant? variant = null, int ldy = 0,
-        MatMulSplit? split = null, bool accumulate = false)
+        MatMulSplit? split = null, bool accumulate = false, FusedRmsNorm? norm = null, bool glu = false)
     {
         if (m < 1) throw new ArgumentOutOfRangeException(nameof(m), "MatMul needs at least one row.");
         w.Type.CheckColumns(w.Cols, "matmul weight");
         Need(x, (long)m * w.Cols * 4, "matmul input");
+        if (norm is { } nw) Need(nw.Weight, w.Cols * 4L, "fused rmsnorm weight");
+        if (glu && (w.Rows % 2 != 0 || split is not null)) throw new ArgumentException($"A gate/up product needs an even number of weight rows ({w.Rows}) and no output split.");
+        int outputs = glu ? w.Rows / 2 : w.Rows;
         uint seg1 = uint.MaxValue, seg2 = uint.MaxValue, base1 = 0, base2 = 0;
         if (split is { } sp)
         {
@@ -103,24 +111,26 @@ public sealed class Kernels
             Need(y, (sp.Base2 + (long)m * (w.Rows - sp.Seg2)) * 4, "matmul split output");
             (seg1, seg2, base1, base2) = ((uint)sp.Seg1, (uint)sp.Seg2, (uint)sp.Base1, (uint)sp.Base2);
         }
-        if (ldy == 0) ldy = w.Rows;
-        if (split is null && ldy < w.Rows) throw new ArgumentOutOfRangeException(nameof(ldy), $"Output stride {ldy} is shorter than the {w.Rows} outputs per row.");
-        if (split is null) Need(y, ((long)(m - 1) * ldy + w.Rows) * 4, "matmul output");
+        if (ldy == 0) ldy = outputs;
+        if (split is null && ldy < outputs) throw new ArgumentOutOfRangeException(nameof(ldy), $"Output stride {ldy} is shorter than the {outputs} outputs per row.");
+        if (split is null) Need(y, ((long)(m - 1) * ldy + outputs) * 4, "matmul output");
         var v = variant ?? (m >= Config.SharedTiledMinRows ? Config.ManyRowsVariant : MatMulVariant.RegisterTiled);
         // Few rows get a tile of just that many (a power of two), so 2-7 rows do not pay for 8.
         uint tm = m == 1 ? 1 : Math.Min(Config.TileM, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)m));
         uint tn = m == 1 ? Config.MatVecRows : Config.TileN;
+        if (glu && tn % 2 != 0) throw new InvalidOperationException($"A gate/up product needs an even tile width, not {tn}.");
         uint wtype = w.Type.ShaderCode();
+        uint acc = accumulate ? 1u : 0u, nrm = norm is null ? 0u : 1u, gl = glu ? 1u : 0u;
         var pipeline = v == MatMulVariant.SharedTiled
-            ? Pipeline("matmul_tiled", 3, 44, wtype, accumulate ? 1u : 0u)
-            : Pipeline("matmul", 3, 44, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u, accumulate ? 1u : 0u);
+            ? Pipeline("matmul_tiled", 4, 48, wtype, acc, nrm, gl)
+            : Pipeline("matmul", 4, 48, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u, acc, nrm, gl);
         uint tileN = v == MatMulVariant.SharedTiled ? 64 : tn;
         uint tileM = v == MatMulVariant.SharedTiled ? 64 : tm;
         ulong maxRange = _device.Info.MaxStorageBufferRange;
         ulong align = _device.Info.MinStorageBufferOffsetAlignment;
 
         // Weight rows per binding: within maxStorageBufferRange and a multiple of 256 rows, so each
-        // chunk's offset keeps the storage-buffer alignment.
+        // chunk's offset keeps the storage-buffer alignment (and gate/up pairs stay together).
         long maxRows = (long)(maxRange / w.RowBytes);
         long chunk = maxRows >= w.Rows ? w.Rows : maxRows / 256 * 256;
         if (chunk < 1) throw new ArgumentException($"One row of this weight matrix ({w.RowBytes} bytes) exceeds maxStorageBufferRange.");
@@ -132,11 +142,13 @@ public sealed class Kernels
         if (mChunk < m && yRowBytes % align != 0)
             throw new ArgumentException($"The output needs several bindings, so its row stride ({yRowBytes} bytes) must be a multiple of {align}.");
         var xr = x with { Size = Math.Min(x.Size, maxRange) };
+        var gr = norm?.Weight ?? xr;
+        float eps = norm?.Eps ?? 0f;
         for (long m0 = 0; m0 < m; m0 += mChunk)
         {
             long mc = Math.Min(mChunk, m - m0);
             var yr = split is not null ? y
-                : y.Buffer.Range(y.Offset + (ulong)m0 * yRowBytes, Math.Min(((ulong)(mc - 1) * (ulong)ldy + (ulong)w.Rows) * 4 + 3 & ~3UL, y.Size - (ulong)m0 * yRowBytes));
+                : y.Buffer.Range(y.Offset + (ulong)m0 * yRowBytes, Math.Min(((ulong)(mc - 1) * (ulong)ldy + (ulong)outputs) * 4 + 3 & ~3UL, y.Size - (ulong)m0 * yRowBytes));
             for (long n0 = 0; n0 < w.Rows; n0 += chunk)
             {
                 long n = Math.Min(chunk, w.Rows - n0);
@@ -144,8 +156,9 @@ public sealed class Kernels
                 // Whole words: fp16 rows of odd length end mid-word; the allocator pads buffers to 4 bytes.
                 var wr = w.Buffer.Range(start, Math.Min((ulong)n * w.RowBytes + 3 & ~3UL, w.Buffer.Size - start));
                 var (gx, gy) = Fold(Groups(n, tileN));
-                rec.Dispatch(pipeline, [Binding.In(wr), Binding.In(xr), accumulate ? Binding.InOut(yr) : Binding.Out(yr)],
-                    new MatMulPush((uint)mc, (uint)n, (uint)w.Cols, (uint)ldy, (uint)n0, (uint)m0, seg1, seg2, (uint)w.Rows, base1, base2), gx, gy, Groups(mc, tileM));
+                rec.Dispatch(pipeline, [Binding.In(wr), Binding.In(xr), accumulate ? Binding.InOut(yr) : Binding.Out(yr), Binding.In(gr)],
+                    new MatMulPush((uint)mc, (uint)n, (uint)w.Cols, (uint)ldy, (uint)n0, (uint)m0, seg1, seg2, (uint)w.Rows, base1, base2, eps),
+                    gx, gy, Groups(mc, tileM));
             }
         }
     }

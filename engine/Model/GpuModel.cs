@@ -57,13 +57,14 @@ public sealed class GpuModel : IDisposable
     private readonly WeightMatrix _output;
     private readonly GpuBuffer _outputNorm;
     private readonly List<IDisposable> _owned = new();
-    // x, h [R, dim]: residual stream and normed input; qRot and att [R, heads*hd]: q after the prologue
+    // x [R, dim]: residual stream (the norms are fused into the products that read it); qRot and att [R, heads*hd]: q after the prologue
     // (bias, norm, RoPE) and the attention output.
-    private readonly GpuBuffer _x, _h, _qkv, _qRot, _att, _gateUp, _pos, _slots, _vis, _xOut, _logits, _argmax;
-    // q [R, heads*hd], k and v [R, kvHeads*hd] are blocks of _qkv; gate and up [R, ffn] blocks of _gateUp,
+    private readonly GpuBuffer _x, _qkv, _qRot, _att, _gateUp, _pos, _slots, _vis, _xOut, _logits, _argmax;
+    // q [R, heads*hd], k and v [R, kvHeads*hd] are blocks of _qkv; gate and up [R, ffn] blocks of _gateUp
+    // (gate holds silu(gate) * up straight from the fused product; up is used only when gate and up are stored apart),
     // so fused projections fill them in one dispatch (MatMulSplit).
     private readonly BufferRange _q, _kb, _vb, _gate, _up;
-    private readonly MatMulSplit _qkvSplit, _gateUpSplit;
+    private readonly MatMulSplit _qkvSplit;
     private readonly QkvPrologue _prologue;
     private readonly int _ldy;
     // Where device memory is not host-visible: host staging for the inputs [x | positions | slots | visibility]
@@ -95,7 +96,7 @@ public sealed class GpuModel : IDisposable
             for (int l = 0; l < c.Layers; l++)
             {
                 var (qkv, qkvParts) = Projections([TensorNames.Q(l), TensorNames.K(l), TensorNames.V(l)], [c.QDim, c.KvDim, c.KvDim], c.Dim);
-                var (gateUp, gateUpParts) = Projections([TensorNames.Gate(l), TensorNames.Up(l)], [c.FfnDim, c.FfnDim], c.Dim);
+                var (gateUp, gateUpParts) = Projections([TensorNames.Gate(l), TensorNames.Up(l)], [c.FfnDim, c.FfnDim], c.Dim, interleave: true);
                 _layers[l] = new Layer(
                     Vector(TensorNames.AttnNorm(l), c.Dim), qkv, qkvParts, AttnParams(l),
                     Matrix(TensorNames.AttnOutput(l), c.Dim, c.QDim),
@@ -110,7 +111,7 @@ public sealed class GpuModel : IDisposable
             ulong align = Math.Max(4, device.Info.MinStorageBufferOffsetAlignment) / 4;
             _ldy = (int)((ulong)c.VocabSize + align - 1) / (int)align * (int)align;
             static long AlignElems(long v, ulong a) => (v + (long)a - 1) / (long)a * (long)a;
-            _x = Act(r * c.Dim, "x"); _h = Act(r * c.Dim, "h");
+            _x = Act(r * c.Dim, "x");
             long q1 = AlignElems((long)r * c.QDim, align), k1 = AlignElems((long)r * c.KvDim, align);
             _qkv = Act(q1 + k1 + (long)r * c.KvDim, "qkv");
             _q = _qkv.Range(0, (ulong)(r * c.QDim) * 4);
@@ -122,7 +123,6 @@ public sealed class GpuModel : IDisposable
             _gateUp = Act(g1 + (long)r * c.FfnDim, "gate-up");
             _gate = _gateUp.Range(0, (ulong)(r * c.FfnDim) * 4);
             _up = _gateUp.Range((ulong)g1 * 4, (ulong)(r * c.FfnDim) * 4);
-            _gateUpSplit = new MatMulSplit(c.FfnDim, 2 * c.FfnDim, g1, g1 + (long)r * c.FfnDim);
             _pos = Act(r, "positions"); _slots = Act(r, "slots"); _vis = Act(r * 4, "visibility");
             _xOut = Act(o * c.Dim, "x-out"); _logits = Act(o * _ldy, "logits"); _argmax = Act(o * 2, "argmax");
             if (!device.Allocator.DeviceMemoryIsHostVisible)
@@ -189,12 +189,12 @@ public sealed class GpuModel : IDisposable
     /// Projections that read the same input, stacked into one matrix when they are stored alike (and fusion
     /// is on); otherwise uploaded one by one.
     /// </summary>
-    private (WeightMatrix? Fused, WeightMatrix[] Parts) Projections(string[] names, int[] rows, int cols)
+    private (WeightMatrix? Fused, WeightMatrix[] Parts) Projections(string[] names, int[] rows, int cols, bool interleave = false)
     {
         bool alike = names.Select(n => _source.Describe(n).Type).Distinct().Count() == 1;
         if (!Options.FuseProjections || !alike)
             return (null, names.Select((n, i) => Matrix(n, rows[i], cols)).ToArray());
-        return (Stacked(names, rows, cols), []);
+        return (Stacked(names, rows, cols, interleave), []);
     }
 
     /// <summary>Uploads a matrix in the device encoding closest to its stored one (no precision lost).</summary>
@@ -205,7 +205,7 @@ public sealed class GpuModel : IDisposable
     /// q8_0 keep their encoding; bf16 and 4-bit values, exact in fp32 but without a kernel of their own
     /// yet, become fp32.
     /// </summary>
-    private WeightMatrix Stacked(string[] names, int[] rows, int cols)
+    private WeightMatrix Stacked(string[] names, int[] rows, int cols, bool interleave = false)
     {
         for (int i = 0; i < names.Length; i++)
         {
@@ -215,17 +215,33 @@ public sealed class GpuModel : IDisposable
         }
         var type = _source.Describe(names[0]).Type;
         int total = rows.Sum();
+        // Interleaved (gate/up): row i of every part in turn, so a fused SwiGLU finds each pair side by side.
+        T[] Join<T>(IEnumerable<T[]> parts) => interleave ? InterleaveRows(parts.ToArray(), rows) : Concat(parts);
         string name = string.Join("+", names);
         var m = type switch
         {
-            SourceType.F32 => WeightMatrix.UploadRaw(Device, Concat(names.Select(_source.ReadRaw)), total, cols, TensorType.F32, name),
-            SourceType.F16 => WeightMatrix.UploadRaw(Device, Concat(names.Select(_source.ReadRaw)), total, cols, TensorType.F16, name),
-            SourceType.Q8_0 => WeightMatrix.UploadRaw(Device, Concat(names.Select((n, i) => Q8Rows.FromGgufBlocks(_source.ReadRaw(n), rows[i], cols))), total, cols, TensorType.Q8_0, name),
-            SourceType.BF16 or SourceType.Q4_0 or SourceType.Q4_1 => WeightMatrix.Upload(Device, Concat(names.Select(_source.ReadFloat32)), total, cols, TensorType.F32, name),
+            SourceType.F32 => WeightMatrix.UploadRaw(Device, Join(names.Select(_source.ReadRaw)), total, cols, TensorType.F32, name),
+            SourceType.F16 => WeightMatrix.UploadRaw(Device, Join(names.Select(_source.ReadRaw)), total, cols, TensorType.F16, name),
+            SourceType.Q8_0 => WeightMatrix.UploadRaw(Device, Join(names.Select((n, i) => Q8Rows.FromGgufBlocks(_source.ReadRaw(n), rows[i], cols))), total, cols, TensorType.Q8_0, name),
+            SourceType.BF16 or SourceType.Q4_0 or SourceType.Q4_1 => WeightMatrix.Upload(Device, Join(names.Select(_source.ReadFloat32)), total, cols, TensorType.F32, name),
             _ => throw new NotSupportedException($"Tensor {names[0]} has type {type}, which the engine cannot run."),
         };
         Own(m.Buffer);
         return m;
+    }
+
+    /// <summary>Equal-height parts (rows of equal size) merged row by row: part 0 row 0, part 1 row 0, ..., part 0 row 1, ...</summary>
+    private static T[] InterleaveRows<T>(T[][] parts, int[] rows)
+    {
+        int n = rows[0];
+        if (rows.Any(r => r != n) || parts.Any(p => p.Length != parts[0].Length) || parts[0].Length % n != 0)
+            throw new InvalidDataException("Interleaved projections need parts of equal shape.");
+        int row = parts[0].Length / n;
+        var o = new T[parts.Length * parts[0].Length];
+        for (int r = 0; r < n; r++)
+            for (int p = 0; p < parts.Length; p++)
+                Array.Copy(parts[p], r * row, o, (r * parts.Length + p) * row, row);
+        return o;
     }
 
     /// <summary>One array of the parts in order; a single part is returned as it is, without a copy.</summary>
@@ -269,26 +285,27 @@ public sealed class GpuModel : IDisposable
         for (int l = 0; l < c.Layers; l++)
         {
             var L = _layers[l];
-            _k.RmsNorm(rec, _x, L.AttnNorm, _h, n, c.Dim, c.RmsEps);
-            if (L.Qkv is not null) _k.MatMul(rec, L.Qkv, _h, _qkv, n, _variant, split: _qkvSplit);
+            var attnNorm = new FusedRmsNorm(L.AttnNorm, c.RmsEps);
+            if (L.Qkv is not null) _k.MatMul(rec, L.Qkv, _x, _qkv, n, _variant, split: _qkvSplit, norm: attnNorm);
             else
             {
-                _k.MatMul(rec, L.QkvParts[0], _h, _q, n, _variant);
-                _k.MatMul(rec, L.QkvParts[1], _h, _kb, n, _variant);
-                _k.MatMul(rec, L.QkvParts[2], _h, _vb, n, _variant);
+                _k.MatMul(rec, L.QkvParts[0], _x, _q, n, _variant, norm: attnNorm);
+                _k.MatMul(rec, L.QkvParts[1], _x, _kb, n, _variant, norm: attnNorm);
+                _k.MatMul(rec, L.QkvParts[2], _x, _vb, n, _variant, norm: attnNorm);
             }
             // Biases, q/k norms, RoPE and the K/V write in one dispatch.
             _k.QkvRopeStore(rec, _prologue, _q, _kb, _vb, L.AttnParams ?? _q, _pos, _slots, _qRot, cache.Keys[l], cache.Values[l], n, cache.Capacity, cache.HalfPrecision);
             _k.Attention(rec, _qRot, cache.Keys[l], cache.Values[l], _vis, _att, n, c.Heads, c.KvHeads, c.HeadDim, cache.Capacity, scale, cache.HalfPrecision);
             _k.MatMul(rec, L.Wo, _att, _x, n, _variant, accumulate: true);  // x += attention output projection
-            _k.RmsNorm(rec, _x, L.FfnNorm, _h, n, c.Dim, c.RmsEps);
-            if (L.GateUp is not null) _k.MatMul(rec, L.GateUp, _h, _gateUp, n, _variant, split: _gateUpSplit);
+            var ffnNorm = new FusedRmsNorm(L.FfnNorm, c.RmsEps);
+            // Interleaved gate/up rows: one dispatch gives silu(gate) * up.
+            if (L.GateUp is not null) _k.MatMul(rec, L.GateUp, _x, _gate, n, _variant, norm: ffnNorm, glu: true);
             else
             {
-                _k.MatMul(rec, L.GateUpParts[0], _h, _gate, n, _variant);
-                _k.MatMul(rec, L.GateUpParts[1], _h, _up, n, _variant);
+                _k.MatMul(rec, L.GateUpParts[0], _x, _gate, n, _variant, norm: ffnNorm);
+                _k.MatMul(rec, L.GateUpParts[1], _x, _up, n, _variant, norm: ffnNorm);
+                _k.SwiGlu(rec, _gate, _up, _gate, n * c.FfnDim);
             }
-            _k.SwiGlu(rec, _gate, _up, _gate, n * c.FfnDim);
             _k.MatMul(rec, L.Wd, _gate, _x, n, _variant, accumulate: true);  // x += FFN output
         }
         if (nOut > 0)
@@ -297,8 +314,7 @@ public sealed class GpuModel : IDisposable
             ulong rowBytes = (ulong)c.Dim * 4;
             for (int i = 0; i < nOut; i++) regions[i] = ((ulong)outputRows[i] * rowBytes, (ulong)i * rowBytes, rowBytes);
             rec.CopyRegions(_x, _xOut, regions);
-            _k.RmsNorm(rec, _xOut, _outputNorm, _xOut, nOut, c.Dim, c.RmsEps);
-            _k.MatMul(rec, _output, _xOut, _logits, nOut, _variant, _ldy);
+            _k.MatMul(rec, _output, _xOut, _logits, nOut, _variant, _ldy, norm: new FusedRmsNorm(_outputNorm, c.RmsEps));
             if (argmax)
             {
                 // Logit rows bound in chunks within maxStorageBufferRange; a multiple of 32 rows keeps the
