@@ -36,10 +36,10 @@ public sealed class OpTests(GpuFixture gpu)
         };
         foreach (var (m, n, k) in shapes)
             foreach (var type in new[] { TensorType.F32, TensorType.F16 })
-                foreach (var variant in new MatMulVariant?[] { null, MatMulVariant.RegisterTiled, MatMulVariant.SharedTiled })
+                foreach (var variant in new MatMulVariant?[] { null, MatMulVariant.RegisterTiled, MatMulVariant.SharedTiled, MatMulVariant.RowPerLane })
                     yield return [m, n, k, type, variant];
         foreach (var (m, n, k) in new[] { (1, 7, 32), (1, 1000, 896), (3, 65, 64), (9, 77, 96), (70, 130, 256) })
-            foreach (var variant in new MatMulVariant?[] { null, MatMulVariant.RegisterTiled, MatMulVariant.SharedTiled })
+            foreach (var variant in new MatMulVariant?[] { null, MatMulVariant.RegisterTiled, MatMulVariant.SharedTiled, MatMulVariant.RowPerLane })
                 yield return [m, n, k, TensorType.Q8_0, variant];
     }
 
@@ -65,6 +65,7 @@ public sealed class OpTests(GpuFixture gpu)
     [InlineData(5, 96, 64, TensorType.Q8_0, null)]
     [InlineData(9, 130, 64, TensorType.F32, MatMulVariant.RegisterTiled)]
     [InlineData(70, 130, 99, TensorType.F16, MatMulVariant.SharedTiled)]
+    [InlineData(6, 130, 99, TensorType.F16, MatMulVariant.RowPerLane)]
     public void MatMulAccumulatesIntoTheOutput(int m, int n, int k, TensorType type, MatMulVariant? variant) =>
         Pass(_checks.MatMul(m, n, k, type, variant, accumulate: true));
 
@@ -79,6 +80,9 @@ public sealed class OpTests(GpuFixture gpu)
     [InlineData(70, 130, 99, TensorType.F32, MatMulVariant.SharedTiled, true, false)]
     [InlineData(70, 130, 99, TensorType.F16, MatMulVariant.SharedTiled, true, true)]
     [InlineData(65, 192, 64, TensorType.Q8_0, MatMulVariant.SharedTiled, false, true)]
+    [InlineData(1, 130, 99, TensorType.F16, MatMulVariant.RowPerLane, true, true)]
+    [InlineData(7, 96, 64, TensorType.Q8_0, MatMulVariant.RowPerLane, true, true)]
+    [InlineData(20, 77, 35, TensorType.F32, MatMulVariant.RowPerLane, true, false)]
     public void MatMulWithFusedNormAndSwiGlu(int m, int n, int k, TensorType type, MatMulVariant? variant, bool norm, bool glu) =>
         Pass(_checks.MatMul(m, n, k, type, variant, accumulate: m % 2 == 1, norm: norm, glu: glu));
 

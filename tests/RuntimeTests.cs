@@ -63,6 +63,8 @@ public sealed unsafe class RuntimeTests(GpuFixture gpu)
     [InlineData(1, MatMulVariant.RegisterTiled)]
     [InlineData(5, MatMulVariant.RegisterTiled)]
     [InlineData(70, MatMulVariant.SharedTiled)]
+    [InlineData(1, MatMulVariant.RowPerLane)]
+    [InlineData(9, MatMulVariant.RowPerLane)]
     public void SplitMatMulFillsSeparateBlocks(int m, MatMulVariant variant)
     {
         // [Wa; Wb; Wc] in one product, written as three row-major blocks of one buffer.
@@ -258,6 +260,7 @@ public sealed unsafe class RuntimeTests(GpuFixture gpu)
         Assert.NotEmpty(d.Heaps);
         Assert.True(d.MaxSharedMemory >= 16384);
         var config = KernelConfig.For(d);
-        Assert.Equal(d.IsCpu ? MatMulVariant.RegisterTiled : MatMulVariant.SharedTiled, config.ManyRowsVariant);
+        Assert.Equal(d.IsCpu ? MatMulVariant.RowPerLane : MatMulVariant.SharedTiled, config.ManyRowsVariant);
+        Assert.Equal(d.IsCpu ? MatMulVariant.RowPerLane : MatMulVariant.RegisterTiled, config.FewRowsVariant);
     }
 }

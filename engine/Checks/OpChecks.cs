@@ -55,6 +55,7 @@ public sealed class OpChecks
             yield return MatMul(37, 515, 256, type);
             yield return MatMul(70, 130, 99, type, MatMulVariant.SharedTiled);
             yield return MatMul(9, 77, 64, type, MatMulVariant.RegisterTiled);
+            yield return MatMul(13, 77, 99, type, MatMulVariant.RowPerLane);
         }
         yield return MatMul(1, 1000, 896, TensorType.Q8_0);
         yield return MatMul(37, 515, 256, TensorType.Q8_0);

@@ -9,6 +9,8 @@ public enum MatMulVariant
     RegisterTiled,
     /// <summary>matmul_tiled.comp: 64x64 shared-memory tiles (real GPUs, many rows).</summary>
     SharedTiled,
+    /// <summary>matmul_rows.comp: each lane owns whole weight rows, no reduction, uniform X loads (CPU drivers).</summary>
+    RowPerLane,
 }
 
 /// <summary>
@@ -26,6 +28,14 @@ public sealed record KernelConfig
     /// <summary>Register tile of the matrix x many rows kernel (activation rows, weight rows).</summary>
     public required uint TileM { get; init; }
     public required uint TileN { get; init; }
+    /// <summary>
+    /// The kernel for products of fewer than <see cref="SharedTiledMinRows"/> rows, and the one a batch-invariant
+    /// model runs for every row count (each variant sums an output in one order whatever the number of rows,
+    /// so a row's result never depends on what else is in the step).
+    /// </summary>
+    public MatMulVariant FewRowsVariant { get; init; } = MatMulVariant.RegisterTiled;
+    /// <summary>Weight rows per lane of <see cref="MatMulVariant.RowPerLane"/> (even, for gate/up pairs).</summary>
+    public uint LaneRows { get; init; } = 2;
     /// <summary>From this many activation rows on, products use <see cref="ManyRowsVariant"/>.</summary>
     public required int SharedTiledMinRows { get; init; }
     public required MatMulVariant ManyRowsVariant { get; init; }
@@ -36,10 +46,13 @@ public sealed record KernelConfig
         if (device.IsCpu)
             return new KernelConfig
             {
-                // Measured on lavapipe (2 cores, 4096x4096): 16 rows per matvec workgroup and 8x8 tiles
-                // were fastest (bench/results); wider workgroups only add reduction work.
-                ReduceLanes = sg, ElementLanes = 64, MatVecRows = 16, TileM = 8, TileN = 8,
-                SharedTiledMinRows = int.MaxValue, ManyRowsVariant = MatMulVariant.RegisterTiled,
+                // Measured on lavapipe (2 cores): lanes that own 8 weight rows each and take 4 activation rows
+                // at a time (RowPerLane) ran whole models' forwards 1.3-2.2x faster than lanes that split K
+                // (stories15m 1 row 23 -> ~10 ms, 20 rows 120 -> ~55-60 ms; bench/results). For the
+                // RegisterTiled shape, 16 rows per matvec workgroup were fastest on 4096x4096.
+                ReduceLanes = sg, ElementLanes = 64, MatVecRows = 16, TileM = 4, TileN = 8, LaneRows = 8,
+                FewRowsVariant = MatMulVariant.RowPerLane,
+                SharedTiledMinRows = int.MaxValue, ManyRowsVariant = MatMulVariant.RowPerLane,
             };
         // matmul_tiled.comp: X and W slices (2 x 16 x 64 floats), row norms (256 + 64), reduction scratch (128).
         bool sharedOk = device.MaxSharedMemory >= (2 * 16 * 64 + 256 + 64 + 128) * 4 && device.MaxWorkgroupInvocations >= 256;

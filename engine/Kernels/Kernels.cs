@@ -114,17 +114,21 @@ public sealed class Kernels
         if (ldy == 0) ldy = outputs;
         if (split is null && ldy < outputs) throw new ArgumentOutOfRangeException(nameof(ldy), $"Output stride {ldy} is shorter than the {outputs} outputs per row.");
         if (split is null) Need(y, ((long)(m - 1) * ldy + outputs) * 4, "matmul output");
-        var v = variant ?? (m >= Config.SharedTiledMinRows ? Config.ManyRowsVariant : MatMulVariant.RegisterTiled);
+        var v = variant ?? (m >= Config.SharedTiledMinRows ? Config.ManyRowsVariant : Config.FewRowsVariant);
         // Few rows get a tile of just that many (a power of two), so 2-7 rows do not pay for 8.
         uint tm = m == 1 ? 1 : Math.Min(Config.TileM, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)m));
         uint tn = m == 1 ? Config.MatVecRows : Config.TileN;
         if (glu && tn % 2 != 0) throw new InvalidOperationException($"A gate/up product needs an even tile width, not {tn}.");
         uint wtype = w.Type.ShaderCode();
         uint acc = accumulate ? 1u : 0u, nrm = norm is null ? 0u : 1u, gl = glu ? 1u : 0u;
-        var pipeline = v == MatMulVariant.SharedTiled
-            ? Pipeline("matmul_tiled", 4, 48, wtype, acc, nrm, gl)
-            : Pipeline("matmul", 4, 48, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u, acc, nrm, gl);
-        uint tileN = v == MatMulVariant.SharedTiled ? 64 : tn;
+        if (v == MatMulVariant.RowPerLane) tn = Config.LaneRows;
+        var pipeline = v switch
+        {
+            MatMulVariant.SharedTiled => Pipeline("matmul_tiled", 4, 48, wtype, acc, nrm, gl),
+            MatMulVariant.RowPerLane => Pipeline("matmul_rows", 4, 48, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u, acc, nrm, gl),
+            _ => Pipeline("matmul", 4, 48, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u, acc, nrm, gl),
+        };
+        uint tileN = v switch { MatMulVariant.SharedTiled => 64, MatMulVariant.RowPerLane => Config.ReduceLanes * tn, _ => tn };
         uint tileM = v == MatMulVariant.SharedTiled ? 64 : tm;
         ulong maxRange = _device.Info.MaxStorageBufferRange;
         ulong align = _device.Info.MinStorageBufferOffsetAlignment;

@@ -86,7 +86,7 @@ public sealed class GpuModel : IDisposable
         if (Options.MaxRows < 1 || Options.MaxOutputRows < 1 || Options.MaxOutputRows > Options.MaxRows)
             throw new ArgumentException($"MaxRows {Options.MaxRows} and MaxOutputRows {Options.MaxOutputRows} must be >= 1 with outputs <= rows.");
         _k = new Kernels.Kernels(device, Options.Kernels);
-        _variant = Options.BatchInvariant ? MatMulVariant.RegisterTiled : null;
+        _variant = Options.BatchInvariant ? _k.Config.FewRowsVariant : null;
         _source = source;
         try
         {
