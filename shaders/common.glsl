@@ -9,12 +9,12 @@ uint group_index_xy() { return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGr
 // Workgroup-wide reductions. With one subgroup per workgroup (what CPU drivers want) they are a
 // single subgroup operation and never touch shared memory or barriers; otherwise the per-subgroup
 // results meet in shared memory. Must be called in uniform control flow.
-// The host sets MIN_SUBGROUP_SIZE (constant id 100, every pipeline) to the device's smallest subgroup.
-// When the workgroup fits in it, the shared-memory path below is dead code the driver removes: on CPU
-// drivers a barrier anywhere in a shader makes every workgroup far slower (lavapipe runs such shaders
-// as coroutines), even when it is never reached.
-layout(constant_id = 100) const uint MIN_SUBGROUP_SIZE = 1;
-const bool ONE_SUBGROUP = gl_WorkGroupSize.x <= MIN_SUBGROUP_SIZE;
+// The host sets ONE_SUBGROUP (constant id 100, every pipeline) when it knows each workgroup is a single
+// subgroup (its lanes fit the device's smallest subgroup). The shared-memory path below is then dead code
+// the driver removes: on CPU drivers a barrier anywhere in a shader makes every workgroup far slower
+// (lavapipe runs such shaders as coroutines), even when it is never reached. (The host decides, because
+// a specialization-constant expression over gl_WorkGroupSize is folded with the default size by glslang.)
+layout(constant_id = 100) const bool ONE_SUBGROUP = false;
 const uint MAX_SUBGROUPS = 64;
 shared float wg_scratch_f[MAX_SUBGROUPS];
 shared uint wg_scratch_u[MAX_SUBGROUPS];

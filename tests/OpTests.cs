@@ -133,6 +133,38 @@ public sealed class OpTests(GpuFixture gpu)
     public void Attention(int rows, int heads, int kvHeads, int headDim, int history, bool f16) =>
         Pass(_checks.Attention(rows, heads, kvHeads, headDim, history, f16));
 
+    /// <summary>
+    /// The kernels as a GPU runs them (32-64 lanes, several subgroups a workgroup on this device): every
+    /// workgroup reduction must then go through shared memory, never the one-subgroup shortcut.
+    /// </summary>
+    [Fact]
+    public void GpuShapedReductionsMatchTheReference()
+    {
+        var gpuShapes = KernelConfig.For(gpu.Device.Info with { Type = Silk.NET.Vulkan.PhysicalDeviceType.DiscreteGpu });
+        Assert.True(gpuShapes.ReduceLanes > gpu.Device.Info.MinSubgroupSize || !gpu.Device.Info.IsCpu);
+        var checks = new OpChecks(gpu.Device, new Kernels(gpu.Device, gpuShapes), seed: 11);
+        Pass(checks.RmsNorm(5, 896));
+        Pass(checks.MatMul(1, 300, 96, TensorType.F32, MatMulVariant.RegisterTiled, norm: true, glu: true));
+        Pass(checks.MatMul(5, 130, 99, TensorType.F16, MatMulVariant.RegisterTiled, norm: true));
+        Pass(checks.QkvRopeStore(3, 4, 2, 128, 128, RopeMode.Neox, bias: true, qkNorm: true, f16: false));
+        Pass(checks.Argmax(4, 1000));
+        Pass(checks.Softmax(3, 1001, 0.7f));
+    }
+
+    /// <summary>Both attention layouts (lanes over the head dimension or over the keys), in one subgroup and in several.</summary>
+    [Theory]
+    [InlineData(false, 8u, 20, 8, 2, 64, 50, false)]
+    [InlineData(false, 32u, 9, 6, 6, 128, 33, true)]
+    [InlineData(true, 8u, 12, 14, 2, 64, 300, true)]
+    [InlineData(true, 32u, 20, 8, 2, 64, 50, false)]
+    [InlineData(true, 64u, 5, 4, 1, 40, 3, false)]
+    [InlineData(true, 8u, 1, 1, 1, 32, 0, false)]
+    public void AttentionLayouts(bool keysPerLane, uint lanes, int rows, int heads, int kvHeads, int headDim, int history, bool f16)
+    {
+        var kernels = new Kernels(gpu.Device, gpu.Kernels.Config with { AttentionKeysPerLane = keysPerLane, ReduceLanes = lanes });
+        Pass(new OpChecks(gpu.Device, kernels, seed: 7).Attention(rows, heads, kvHeads, headDim, history, f16));
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(3, 17)]

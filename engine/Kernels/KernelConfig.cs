@@ -34,6 +34,11 @@ public sealed record KernelConfig
     /// so a row's result never depends on what else is in the step).
     /// </summary>
     public MatMulVariant FewRowsVariant { get; init; } = MatMulVariant.RegisterTiled;
+    /// <summary>
+    /// Attention with lanes splitting the keys (attention_keys.comp: no reduction per key, for CPU drivers)
+    /// instead of the head dimension (attention.comp). Needs head_dim % 4 == 0; others use attention.comp.
+    /// </summary>
+    public bool AttentionKeysPerLane { get; init; }
     /// <summary>Weight rows per lane of <see cref="MatMulVariant.RowPerLane"/> (even, for gate/up pairs).</summary>
     public uint LaneRows { get; init; } = 2;
     /// <summary>From this many activation rows on, products use <see cref="ManyRowsVariant"/>.</summary>
@@ -51,7 +56,7 @@ public sealed record KernelConfig
                 // (stories15m 1 row 23 -> ~10 ms, 20 rows 120 -> ~55-60 ms; bench/results). For the
                 // RegisterTiled shape, 16 rows per matvec workgroup were fastest on 4096x4096.
                 ReduceLanes = sg, ElementLanes = 64, MatVecRows = 16, TileM = 4, TileN = 8, LaneRows = 8,
-                FewRowsVariant = MatMulVariant.RowPerLane,
+                FewRowsVariant = MatMulVariant.RowPerLane, AttentionKeysPerLane = true,
                 SharedTiledMinRows = int.MaxValue, ManyRowsVariant = MatMulVariant.RowPerLane,
             };
         // matmul_tiled.comp: X and W slices (2 x 16 x 64 floats), row norms (256 + 64), reduction scratch (128).

@@ -77,7 +77,7 @@ public sealed class Kernels
         Need(x, (long)rows * cols * 4, "rmsnorm input");
         Need(weight, cols * 4L, "rmsnorm weight");
         Need(output, (long)rows * cols * 4, "rmsnorm output");
-        var p = Pipeline("rmsnorm", 3, 12, Config.ReduceLanes);
+        var p = ReductionPipeline("rmsnorm", 3, 12, Config.ReduceLanes);
         var (gx, gy) = Fold((uint)rows);
         rec.Dispatch(p, [Binding.In(x), Binding.In(weight), Binding.Out(output)], new RowsColsEpsPush((uint)rows, (uint)cols, eps), gx, gy);
     }
@@ -125,8 +125,8 @@ public sealed class Kernels
         var pipeline = v switch
         {
             MatMulVariant.SharedTiled => Pipeline("matmul_tiled", 4, 48, wtype, acc, nrm, gl),
-            MatMulVariant.RowPerLane => Pipeline("matmul_rows", 4, 48, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u, acc, nrm, gl),
-            _ => Pipeline("matmul", 4, 48, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u, acc, nrm, gl),
+            MatMulVariant.RowPerLane => ReductionPipeline("matmul_rows", 4, 48, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u, acc, nrm, gl),
+            _ => ReductionPipeline("matmul", 4, 48, Config.ReduceLanes, tm, tn, wtype, w.Cols % 4 == 0 ? 1u : 0u, acc, nrm, gl),
         };
         uint tileN = v switch { MatMulVariant.SharedTiled => 64, MatMulVariant.RowPerLane => Config.ReduceLanes * tn, _ => tn };
         uint tileM = v == MatMulVariant.SharedTiled ? 64 : tm;
@@ -241,7 +241,7 @@ public sealed class Kernels
         Need(positions, rows * 4L, "positions"); Need(slots, rows * 4L, "slots");
         long cacheBytes = (long)capacity * kvHeads * hd * (f16Cache ? 2 : 4);
         Need(kCache, cacheBytes, "key cache"); Need(vCache, cacheBytes, "value cache");
-        var p = Pipeline("qkv_rope_store", 9, 48, Config.ReduceLanes, (uint)hd, (uint)shape.Mode, f16Cache ? 1u : 0u,
+        var p = ReductionPipeline("qkv_rope_store", 9, 48, Config.ReduceLanes, (uint)hd, (uint)shape.Mode, f16Cache ? 1u : 0u,
             shape.HasBias ? 1u : 0u, shape.HasQkNorm ? 1u : 0u);
         static uint Off(int o) => o < 0 ? 0 : (uint)o;
         rec.Dispatch(p, [Binding.In(q), Binding.In(k), Binding.In(v), Binding.In(parameters), Binding.In(positions), Binding.In(slots),
@@ -266,7 +266,7 @@ public sealed class Kernels
         Need(vCache, cacheBytes, "value cache");
         Need(visibility, rows * 16L, "visibility");
         Need(output, (long)rows * heads * headDim * 4, "attention output");
-        var p = Pipeline("attention", 5, 16, Config.ReduceLanes, (uint)headDim, f16Cache ? 1u : 0u);
+        var p = ReductionPipeline(Config.AttentionKeysPerLane && headDim % 4 == 0 ? "attention_keys" : "attention", 5, 16, Config.ReduceLanes, (uint)headDim, f16Cache ? 1u : 0u);
         rec.Dispatch(p, [Binding.In(q), Binding.In(kCache), Binding.In(vCache), Binding.In(visibility), Binding.Out(output)],
             new AttentionPush((uint)rows, (uint)heads, (uint)kvHeads, scale), (uint)heads, (uint)rows);
     }
@@ -277,7 +277,7 @@ public sealed class Kernels
         if (rowStride == 0) rowStride = cols;
         Need(x, ((long)(rows - 1) * rowStride + cols) * 4, "argmax input");
         Need(output, rows * 8L, "argmax output");
-        var p = Pipeline("argmax", 2, 12, Config.ReduceLanes);
+        var p = ReductionPipeline("argmax", 2, 12, Config.ReduceLanes);
         var (gx, gy) = Fold((uint)rows);
         rec.Dispatch(p, [Binding.In(x), Binding.Out(output)], new ArgmaxPush((uint)rows, (uint)cols, (uint)rowStride), gx, gy);
     }
@@ -288,13 +288,20 @@ public sealed class Kernels
         if (!(temperature > 0)) throw new ArgumentOutOfRangeException(nameof(temperature), "Softmax temperature must be > 0.");
         Need(x, (long)rows * cols * 4, "softmax input");
         Need(output, (long)rows * cols * 4, "softmax output");
-        var p = Pipeline("softmax", 2, 12, Config.ReduceLanes);
+        var p = ReductionPipeline("softmax", 2, 12, Config.ReduceLanes);
         var (gx, gy) = Fold((uint)rows);
         rec.Dispatch(p, [Binding.In(x), Binding.InOut(output)], new RowsColsEpsPush((uint)rows, (uint)cols, 1f / temperature), gx, gy);
     }
 
     private ComputePipeline Pipeline(string shader, int bindings, int pushBytes, params uint[] spec) =>
         _device.Pipelines.Get(shader, bindings, pushBytes, spec);
+
+    /// <summary>
+    /// A shader with workgroup reductions (shaders/common.glsl) whose first specialization constant is its
+    /// lane count: when that fits the device's smallest subgroup, the reductions compile without barriers.
+    /// </summary>
+    private ComputePipeline ReductionPipeline(string shader, int bindings, int pushBytes, uint lanes, params uint[] rest) =>
+        _device.Pipelines.Get(shader, bindings, pushBytes, lanes <= _device.Info.MinSubgroupSize, [lanes, .. rest]);
 
     private static void Need(BufferRange r, long bytes, string what)
     {

@@ -56,8 +56,11 @@ public sealed unsafe class PipelineCache : IDisposable
         }
     }
 
-    /// <summary>Specialization constant id that every pipeline gets: the device's smallest subgroup size.</summary>
-    public const uint MinSubgroupSizeConstantId = 100;
+    /// <summary>
+    /// Specialization constant id that every pipeline gets: 1 when the caller knows each workgroup is a single
+    /// subgroup (shaders/common.glsl then compiles its workgroup reductions without shared memory or barriers).
+    /// </summary>
+    public const uint OneSubgroupConstantId = 100;
 
     public int PipelinesCreated => _pipelines.Count;
     public bool LoadedFromDisk => _loadedBytes > 0;
@@ -92,13 +95,17 @@ public sealed unsafe class PipelineCache : IDisposable
     }
 
     /// <summary>The pipeline for <paramref name="shader"/> (name of shaders/NAME.comp) with these specialization constants (ids 0..n-1, 32-bit each).</summary>
-    public ComputePipeline Get(string shader, int bindings, int pushConstantBytes, params uint[] specialization)
+    public ComputePipeline Get(string shader, int bindings, int pushConstantBytes, params uint[] specialization) =>
+        Get(shader, bindings, pushConstantBytes, oneSubgroup: false, specialization);
+
+    /// <summary>As above; <paramref name="oneSubgroup"/> promises that every workgroup of this pipeline is one subgroup.</summary>
+    public ComputePipeline Get(string shader, int bindings, int pushConstantBytes, bool oneSubgroup, params uint[] specialization)
     {
-        var key = $"{shader}|{bindings}|{pushConstantBytes}|{string.Join(",", specialization)}";
+        var key = $"{shader}|{bindings}|{pushConstantBytes}|{(oneSubgroup ? 1 : 0)}|{string.Join(",", specialization)}";
         if (_pipelines.TryGetValue(key, out var p)) return p;
         if (pushConstantBytes > _device.Info.MaxPushConstantsSize)
             throw new VulkanException($"Shader {shader} needs {pushConstantBytes} bytes of push constants; the device allows {_device.Info.MaxPushConstantsSize}.");
-        p = Create(shader, bindings, pushConstantBytes, specialization);
+        p = Create(shader, bindings, pushConstantBytes, specialization, oneSubgroup);
         _pipelines[key] = p;
         return p;
     }
@@ -126,7 +133,7 @@ public sealed unsafe class PipelineCache : IDisposable
         return bytes;
     }
 
-    private ComputePipeline Create(string shader, int bindings, int pushBytes, uint[] spec)
+    private ComputePipeline Create(string shader, int bindings, int pushBytes, uint[] spec, bool oneSubgroup)
     {
         var vk = _device.Api;
         var dev = _device.Handle;
@@ -157,11 +164,11 @@ public sealed unsafe class PipelineCache : IDisposable
         PipelineLayout layout;
         VulkanException.Check(vk.CreatePipelineLayout(dev, &layoutInfo, null, &layout), "vkCreatePipelineLayout", shader);
 
-        // Ids 0..n-1 are the caller's; id 100 is the device's smallest subgroup (shaders/common.glsl).
-        uint[] values = [.. spec, _device.Info.MinSubgroupSize];
+        // Ids 0..n-1 are the caller's; id 100 says whether a workgroup is one subgroup (shaders/common.glsl).
+        uint[] values = [.. spec, oneSubgroup ? 1u : 0u];
         var entries = new SpecializationMapEntry[values.Length];
         for (int i = 0; i < values.Length; i++)
-            entries[i] = new SpecializationMapEntry { ConstantID = i == spec.Length ? MinSubgroupSizeConstantId : (uint)i, Offset = (uint)(i * 4), Size = 4 };
+            entries[i] = new SpecializationMapEntry { ConstantID = i == spec.Length ? OneSubgroupConstantId : (uint)i, Offset = (uint)(i * 4), Size = 4 };
         var entryName = (byte*)SilkMarshal.StringToPtr("main");
         try
         {
