@@ -22,6 +22,8 @@ public interface IStepPolicy
     StepPlan Plan(int available);
     /// <summary>Learns from a verified step: a of the plan's v drafts committed.</summary>
     void Observe(StepPlan plan, int accepted);
+    /// <summary>Learns how long a step of this plan took, forward and host work together.</summary>
+    void ObserveStepTime(StepPlan plan, double milliseconds) { }
     string Describe();
 }
 
@@ -41,6 +43,9 @@ public sealed class FixedBlockPolicy(int k) : IStepPolicy
 /// Model: each draft is accepted with probability alpha given its predecessors were, so a step of k
 /// drafts commits a tokens with P(a) = alpha^(a-1)(1-alpha) (a &lt; k), alpha^(k-1) (a = k). Keeping blocks
 /// only for the m likeliest outcomes costs a recovery step (1 + k rows, 1 token) when another happens.
+/// Step costs come from the profile at first and from the session's own step times as they arrive (forward
+/// plus host work, per row count), so a profile taken under other load, or host work the profile does not
+/// see, cannot keep a losing plan in place. Probes while AR wins grow rarer (16, 32, ... 256 steps apart).
 /// </summary>
 public sealed class AutoBlockPolicy : IStepPolicy
 {
@@ -48,7 +53,15 @@ public sealed class AutoBlockPolicy : IStepPolicy
     private readonly int _maxK;
     private double _accepted = 1, _trials = 2; // prior alpha = 0.5
     private int _arSteps;
+    private int _probeEvery = ProbeEvery;
     public const int ProbeEvery = 16;
+    public const int MaxProbeEvery = 256;
+    // Observed step time per row count (running mean over the last ~16 steps), and the mean ratio of
+    // observed to profiled time, which scales the profile for row counts not observed yet.
+    private readonly Dictionary<int, (double Ms, int Count)> _observed = new();
+    private double _ratio = 1;
+    private int _ratioCount;
+    private const int Window = 16, Trusted = 3;
     /// <summary>
     /// Smallest k considered: a k = 1 step verifies only d_0, which is certain, so it commits one token like
     /// AR and only adds a row.
@@ -81,11 +94,15 @@ public sealed class AutoBlockPolicy : IStepPolicy
         {
             // Drafts left by a probe get verified (no new blocks), which is what measures alpha.
             if (available > 1) return new StepPlan(available, [], 1);
-            // AR pays best; every so often draft once more so alpha keeps being measured (unless no alpha could pay).
-            if (!DraftingCanPay || ++_arSteps % ProbeEvery != 0) return StepPlan.Ar;
+            // AR pays best; every so often draft once more so alpha keeps being measured (unless no alpha could
+            // pay), less often each time it still does not pay.
+            if (!DraftingCanPay || ++_arSteps < _probeEvery) return StepPlan.Ar;
+            _arSteps = 0;
+            _probeEvery = Math.Min(2 * _probeEvery, MaxProbeEvery);
             int probeK = Math.Min(4, _maxK);  // >= MinK (constructor)
             return new StepPlan(1, [1], probeK);
         }
+        _probeEvery = ProbeEvery;
         int k = Best.K;
         if (available < k) return new StepPlan(available, Enumerable.Range(1, available).ToArray(), k);
         return new StepPlan(k, LikeliestOutcomes(k, Best.M, Alpha), k);
@@ -98,6 +115,22 @@ public sealed class AutoBlockPolicy : IStepPolicy
         _trials += compared;
         _accepted += accepted - 1;
     }
+
+    public void ObserveStepTime(StepPlan plan, double milliseconds)
+    {
+        if (!(milliseconds > 0) || double.IsInfinity(milliseconds)) return;
+        int rows = plan.Rows;
+        var (mean, count) = _observed.GetValueOrDefault(rows);
+        count = Math.Min(count + 1, Window);
+        mean += (milliseconds - mean) / count;
+        _observed[rows] = (mean, count);
+        _ratioCount = Math.Min(_ratioCount + 1, Window);
+        _ratio += (milliseconds / _profile.At(rows) - _ratio) / _ratioCount;
+    }
+
+    /// <summary>Expected time of a step of <paramref name="rows"/> rows: observed when seen often enough, else the scaled profile.</summary>
+    public double StepMs(int rows) =>
+        _observed.TryGetValue(rows, out var o) && o.Count >= Trusted ? o.Ms : _profile.At(rows) * _ratio;
 
     public string Describe() => Best.K == 0 ? (DraftingCanPay ? $"auto: ar (alpha {Alpha:F2})" : "auto: ar (rows are not free on this device)") : $"auto: k={Best.K}, {Best.M} of {Best.K} blocks (alpha {Alpha:F2})";
 
@@ -117,13 +150,13 @@ public sealed class AutoBlockPolicy : IStepPolicy
     /// <summary>Expected tokens per second of plan (k, m) in steady state; k = 0 is AR.</summary>
     public double Throughput(int k, int m, double alpha)
     {
-        if (k == 0) return 1000.0 / _profile.At(1);
+        if (k == 0) return 1000.0 / StepMs(1);
         var p = OutcomeProbabilities(k, alpha);
         double tokens = 0;
         for (int a = 1; a <= k; a++) tokens += a * p[a - 1];
         double kept = LikeliestOutcomes(k, m, alpha).Sum(a => p[a - 1]);
         double miss = 1 - kept;
-        double ms = _profile.At(k + m * k) + miss * _profile.At(1 + k);
+        double ms = StepMs(k + m * k) + miss * StepMs(1 + k);
         return 1000.0 * (tokens + miss) / ms;
     }
 

@@ -58,7 +58,9 @@ public sealed class TidarDecoder
                 var plan = policy.Plan(drafts.Length);
                 if (plan.Verify < 1 || plan.Verify > drafts.Length || plan.Rows > MaxRows)
                     throw new InvalidOperationException($"Step plan {plan} does not fit {drafts.Length} drafts and {MaxRows} rows.");
+                long t0 = Stopwatch.GetTimestamp();
                 var (accepted, next) = runner.Step(length, drafts, plan);
+                policy.ObserveStepTime(plan, Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                 policy.Observe(plan, accepted);
                 steps++;
                 forwards++;

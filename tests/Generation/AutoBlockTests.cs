@@ -41,9 +41,9 @@ public sealed class AutoBlockTests(GpuFixture gpu)
         Assert.True(policy.Plan(available: 4).IsAr);
         Assert.Equal(0, policy.Best.K);
         Assert.Contains("ar", policy.Describe());
-        // Still probes now and then so that better drafts would be noticed.
-        int probes = Enumerable.Range(0, AutoBlockPolicy.ProbeEvery * 2).Count(_ => !policy.Plan(1).IsAr);
-        Assert.Equal(2, probes);
+        // Still probes now and then so that better drafts would be noticed: after 16 AR steps, then 32.
+        var probeSteps = Enumerable.Range(1, 48).Where(_ => !policy.Plan(1).IsAr).ToArray();
+        Assert.Equal([16, 48], probeSteps);
         // The probe's drafts are then verified, so alpha moves with what they show.
         var verify = policy.Plan(available: 4);
         Assert.Equal(4, verify.Verify);
@@ -65,6 +65,45 @@ public sealed class AutoBlockTests(GpuFixture gpu)
         Assert.Equal([1, 2, 3], AutoBlockPolicy.LikeliestOutcomes(3, 3, 0.3));
         Assert.Equal([1], AutoBlockPolicy.LikeliestOutcomes(3, 1, 0.3));
         Assert.Equal([3], AutoBlockPolicy.LikeliestOutcomes(3, 1, 0.9));
+    }
+
+    [Fact]
+    public void ProbesGrowRarerWhileArKeepsWinning()
+    {
+        var policy = new AutoBlockPolicy(new LatencyProfile([1, 128], [10, 137], 128), maxRows: 128);
+        for (int i = 0; i < 20; i++) policy.Observe(StepPlan.Full(4), 1);
+        var gaps = new List<int>();
+        int last = 0;
+        for (int step = 1; step <= 2000; step++)
+        {
+            var plan = policy.Plan(1);
+            if (plan.IsAr) continue;
+            gaps.Add(step - last);
+            last = step;
+            policy.Observe(policy.Plan(plan.BlockSize), 1);   // the probe's drafts are verified and rejected
+        }
+        Assert.Equal([16, 32, 64, 128, 256, 256], gaps.Take(6));
+    }
+
+    [Fact]
+    public void ObservedStepTimesOverruleAProfileThatFlattersDrafting()
+    {
+        // The profile says rows are free and drafts are good: draft.
+        var policy = new AutoBlockPolicy(Flat(10), maxRows: 128);
+        for (int i = 0; i < 50; i++) policy.Observe(StepPlan.Full(4), 3);
+        var plan = policy.Plan(available: 1);
+        Assert.False(plan.IsAr, policy.Describe());
+        // This session's steps say otherwise: a drafting step takes 10x an AR step.
+        for (int i = 0; i < 5; i++)
+        {
+            policy.ObserveStepTime(StepPlan.Ar, 10);
+            for (int k = 2; k <= 16; k++)
+                for (int m = 1; m <= k; m++) policy.ObserveStepTime(new StepPlan(k, Enumerable.Range(1, m).ToArray(), k), 100);
+        }
+        Assert.True(policy.Plan(available: 1).IsAr, policy.Describe());
+        Assert.Equal(10, policy.StepMs(1), 6);
+        // Row counts never seen are priced from the profile, scaled by how observed steps compare to it.
+        Assert.True(policy.StepMs(300) > 10);
     }
 
     [Fact]
