@@ -293,15 +293,20 @@ public sealed class Kernels
         rec.Dispatch(p, [Binding.In(x), Binding.InOut(output)], new RowsColsEpsPush((uint)rows, (uint)cols, 1f / temperature), gx, gy);
     }
 
-    private ComputePipeline Pipeline(string shader, int bindings, int pushBytes, params uint[] spec) =>
+    private ComputePipeline Pipeline(string shader, int bindings, int pushBytes, params ReadOnlySpan<uint> spec) =>
         _device.Pipelines.Get(shader, bindings, pushBytes, spec);
 
     /// <summary>
     /// A shader with workgroup reductions (shaders/common.glsl) whose first specialization constant is its
     /// lane count: when that fits the device's smallest subgroup, the reductions compile without barriers.
     /// </summary>
-    private ComputePipeline ReductionPipeline(string shader, int bindings, int pushBytes, uint lanes, params uint[] rest) =>
-        _device.Pipelines.Get(shader, bindings, pushBytes, lanes <= _device.Info.MinSubgroupSize, [lanes, .. rest]);
+    private ComputePipeline ReductionPipeline(string shader, int bindings, int pushBytes, uint lanes, params ReadOnlySpan<uint> rest)
+    {
+        Span<uint> spec = stackalloc uint[rest.Length + 1];
+        spec[0] = lanes;
+        rest.CopyTo(spec[1..]);
+        return _device.Pipelines.Get(shader, bindings, pushBytes, lanes <= _device.Info.MinSubgroupSize, spec);
+    }
 
     private static void Need(BufferRange r, long bytes, string what)
     {

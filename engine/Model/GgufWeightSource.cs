@@ -21,15 +21,21 @@ public sealed class GgufWeightSource : IWeightSource
 
     public float[] ReadFloat32Rows(string name, int firstRow, int count)
     {
+        var output = new float[(long)count * Describe(name).Matrix.Cols];
+        ReadFloat32Rows(name, firstRow, output);
+        return output;
+    }
+
+    public void ReadFloat32Rows(string name, int firstRow, Span<float> destination)
+    {
         var t = File.Tensor(name);
         var (rows, cols) = Describe(name).Matrix;
-        if (firstRow < 0 || count < 0 || firstRow + count > rows)
+        int count = destination.Length / cols;
+        if (firstRow < 0 || destination.Length % cols != 0 || firstRow + count > rows)
             throw new ArgumentOutOfRangeException(nameof(firstRow), $"{name}: rows {firstRow}..{firstRow + count} outside 0..{rows}.");
         if (!GgmlQuant.CanDequantize(t.Type)) throw new NotSupportedException($"Tensor {name} has type {t.Type}, which the engine cannot read.");
         long rowBytes = checked((long)t.Type.RowBytes((ulong)cols));
-        var output = new float[(long)count * cols];
-        GgmlQuant.Dequantize(t.Type, File.TensorData(t, firstRow * rowBytes, checked((int)(count * rowBytes))), output);
-        return output;
+        GgmlQuant.Dequantize(t.Type, File.TensorData(t, firstRow * rowBytes, checked((int)(count * rowBytes))), destination);
     }
 
     public byte[] ReadRaw(string name) => File.TensorData(File.Tensor(name)).ToArray();

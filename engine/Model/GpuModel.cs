@@ -66,6 +66,12 @@ public sealed class GpuModel : IDisposable
     private readonly BufferRange _q, _kb, _vb, _gate, _up;
     private readonly MatMulSplit _qkvSplit;
     private readonly QkvPrologue _prologue;
+    // Host-side row inputs [MaxRows] (x: [MaxRows, dim]) and the recorder, reused by every forward.
+    private readonly int[] _posHost, _tokensHost;
+    private readonly uint[] _slotsHost, _visHost;
+    private readonly float[] _xHost;
+    private CommandRecorder? _recorder;
+    private bool _recorderUsed;
     private readonly int _ldy;
     // Where device memory is not host-visible: host staging for the inputs [x | positions | slots | visibility]
     // and outputs [logits | argmax], copied inside the forward's own command buffer (one submit, one wait).
@@ -112,6 +118,7 @@ public sealed class GpuModel : IDisposable
             _ldy = (int)((ulong)c.VocabSize + align - 1) / (int)align * (int)align;
             static long AlignElems(long v, ulong a) => (v + (long)a - 1) / (long)a * (long)a;
             _x = Act(r * c.Dim, "x");
+            (_posHost, _tokensHost, _slotsHost, _visHost, _xHost) = (new int[r], new int[r], new uint[r], new uint[r * 4], new float[r * c.Dim]);
             long q1 = AlignElems((long)r * c.QDim, align), k1 = AlignElems((long)r * c.KvDim, align);
             _qkv = Act(q1 + k1 + (long)r * c.KvDim, "qkv");
             _q = _qkv.Range(0, (ulong)(r * c.QDim) * 4);
@@ -262,10 +269,11 @@ public sealed class GpuModel : IDisposable
         if (n < 1 || n > Options.MaxRows) throw new ArgumentException($"A forward takes 1..{Options.MaxRows} rows, got {n}.");
         if (nOut > Options.MaxOutputRows) throw new ArgumentException($"A forward returns at most {Options.MaxOutputRows} rows, {nOut} asked.");
         if (cache.Layers != c.Layers) throw new ArgumentException("The KV cache belongs to a different model.");
-        var pos = new int[n];
-        var slots = new uint[n];
-        var vis = new uint[n * 4];
-        var tokens = new int[n];
+        // Host copies of the row inputs, kept between forwards so a decode step allocates nothing for them.
+        var pos = _posHost.AsSpan(0, n);
+        var slots = _slotsHost.AsSpan(0, n);
+        var vis = _visHost.AsSpan(0, n * 4);
+        var tokens = _tokensHost.AsSpan(0, n);
         for (int i = 0; i < n; i++)
         {
             var row = rows[i];
@@ -279,8 +287,12 @@ public sealed class GpuModel : IDisposable
             if (r < 0 || r >= n) throw new ArgumentException($"Output row {r} is not one of the {n} rows.");
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var rec = new CommandRecorder(Device, timing: Options.TimeDispatches);
-        WriteInputs(rec, EmbedRows(tokens), pos, slots, vis);
+        // One recorder for the model's life: reset, not rebuilt, each forward.
+        var rec = _recorder ??= new CommandRecorder(Device, timing: Options.TimeDispatches);
+        if (_recorderUsed) rec.Reset();
+        _recorderUsed = true;
+        EmbedRows(tokens, _xHost.AsSpan(0, n * c.Dim));
+        WriteInputs(rec, _xHost.AsSpan(0, n * c.Dim), pos, slots, vis);
         float scale = 1f / MathF.Sqrt(c.HeadDim);
         for (int l = 0; l < c.Layers; l++)
         {
@@ -310,7 +322,7 @@ public sealed class GpuModel : IDisposable
         }
         if (nOut > 0)
         {
-            var regions = new (ulong, ulong, ulong)[nOut];
+            Span<(ulong, ulong, ulong)> regions = nOut <= 64 ? stackalloc (ulong, ulong, ulong)[nOut] : new (ulong, ulong, ulong)[nOut];
             ulong rowBytes = (ulong)c.Dim * 4;
             for (int i = 0; i < nOut; i++) regions[i] = ((ulong)outputRows[i] * rowBytes, (ulong)i * rowBytes, rowBytes);
             rec.CopyRegions(_x, _xOut, regions);
@@ -363,7 +375,7 @@ public sealed class GpuModel : IDisposable
     }
 
     /// <summary>Host inputs into the device buffers: directly where mapped, else staged inside <paramref name="rec"/>.</summary>
-    private void WriteInputs(CommandRecorder rec, float[] x, int[] pos, uint[] slots, uint[] vis)
+    private void WriteInputs(CommandRecorder rec, ReadOnlySpan<float> x, ReadOnlySpan<int> pos, ReadOnlySpan<uint> slots, ReadOnlySpan<uint> vis)
     {
         if (_stageIn is null)
         {
@@ -375,9 +387,9 @@ public sealed class GpuModel : IDisposable
         }
         var stage = _stageIn;
         ulong offset = 0;
-        void Stage<T>(T[] data, GpuBuffer target) where T : unmanaged
+        void Stage<T>(ReadOnlySpan<T> data, GpuBuffer target) where T : unmanaged
         {
-            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan());
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(data);
             bytes.CopyTo(stage.HostBytes[(int)offset..]);
             if (bytes.Length > 0) rec.Copy(stage.Range(offset, (ulong)bytes.Length), target.Range(0, (ulong)bytes.Length));
             offset += target.Size;
@@ -389,17 +401,17 @@ public sealed class GpuModel : IDisposable
     }
 
     /// <summary>x [n, dim]: the embedding rows of the tokens, read from the weight source.</summary>
-    private float[] EmbedRows(int[] tokens)
+    private void EmbedRows(ReadOnlySpan<int> tokens, Span<float> x)
     {
         int dim = Config.Dim;
-        var x = new float[tokens.Length * dim];
         for (int i = 0; i < tokens.Length; i++)
-            _source.ReadFloat32Rows(TensorNames.TokenEmbedding, tokens[i], 1).CopyTo(x.AsSpan(i * dim, dim));
-        return x;
+            _source.ReadFloat32Rows(TensorNames.TokenEmbedding, tokens[i], x.Slice(i * dim, dim));
     }
 
     public void Dispose()
     {
+        _recorder?.Dispose();
+        _recorder = null;
         foreach (var d in _owned) d.Dispose();
         _owned.Clear();
     }

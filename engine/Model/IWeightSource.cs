@@ -26,6 +26,12 @@ public interface IWeightSource
     float[] ReadFloat32(string name);
     /// <summary>Rows [firstRow, firstRow + count) of a matrix as fp32 (for embedding lookups without loading the table).</summary>
     float[] ReadFloat32Rows(string name, int firstRow, int count);
+    /// <summary>Rows firstRow.. of a matrix as fp32 into <paramref name="destination"/> (whole rows); sources that can, write without allocating.</summary>
+    void ReadFloat32Rows(string name, int firstRow, Span<float> destination)
+    {
+        int cols = Describe(name).Matrix.Cols;
+        ReadFloat32Rows(name, firstRow, destination.Length / cols).CopyTo(destination);
+    }
     /// <summary>The stored bytes, in the source's encoding.</summary>
     byte[] ReadRaw(string name);
 }

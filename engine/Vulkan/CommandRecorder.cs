@@ -28,11 +28,13 @@ public readonly record struct DispatchTiming(string Label, double Milliseconds);
 public sealed unsafe class CommandRecorder : IDisposable
 {
     private const int SetsPerPool = 512;
+    private const int MaxBindingsPerSet = 9;  // the most any shader binds (qkv_rope_store)
     private readonly GpuDevice _device;
     private readonly CommandBuffer _cmd;
     private readonly Fence _fence;
     private readonly List<DescriptorPool> _pools = new();
     private int _setsInPool = SetsPerPool;
+    private int _poolIndex = -1;   // pool sets come from; after Reset, pools are reused in order
     private readonly List<(Buffer Buf, ulong Start, ulong End)> _written = new();
     private readonly List<(Buffer Buf, ulong Start, ulong End)> _read = new();
     private readonly QueryPool _queries;
@@ -73,6 +75,12 @@ public sealed unsafe class CommandRecorder : IDisposable
             _queries = qp;
         }
 
+        Begin();
+    }
+
+    private void Begin()
+    {
+        var vk = _device.Api;
         var begin = new CommandBufferBeginInfo { SType = StructureType.CommandBufferBeginInfo };
         VulkanException.Check(vk.BeginCommandBuffer(_cmd, &begin), "vkBeginCommandBuffer");
         if (Timing)
@@ -80,6 +88,26 @@ public sealed unsafe class CommandRecorder : IDisposable
             vk.CmdResetQueryPool(_cmd, _queries, 0, (uint)_maxQueries);
             vk.CmdWriteTimestamp(_cmd, PipelineStageFlags.TopOfPipeBit, _queries, 0);
         }
+    }
+
+    /// <summary>
+    /// Starts a new recording in the same command buffer, fence and descriptor pools (none of it in flight:
+    /// submissions here always wait). What a per-step loop uses, so a step allocates nothing new.
+    /// </summary>
+    public void Reset()
+    {
+        var vk = _device.Api;
+        VulkanException.Check(vk.ResetCommandBuffer(_cmd, 0), "vkResetCommandBuffer");
+        foreach (var p in _pools) VulkanException.Check(vk.ResetDescriptorPool(_device.Handle, p, 0), "vkResetDescriptorPool");
+        _poolIndex = 0;
+        _setsInPool = _pools.Count > 0 ? 0 : SetsPerPool;
+        _written.Clear();
+        _read.Clear();
+        _labels.Clear();
+        Dispatches = 0;
+        Barriers = 0;
+        _ended = false;
+        Begin();
     }
 
     /// <summary>Records one dispatch of <paramref name="pipeline"/> over groups (x, y, z).</summary>
@@ -129,7 +157,7 @@ public sealed unsafe class CommandRecorder : IDisposable
             fixed (byte* p = push) vk.CmdPushConstants(_cmd, pipeline.Layout, ShaderStageFlags.ComputeBit, 0, (uint)push.Length, p);
         vk.CmdDispatch(_cmd, x, y, z);
         Dispatches++;
-        Stamp(label ?? pipeline.Label);
+        if (Timing) Stamp(label ?? pipeline.Label);
     }
 
     /// <summary>Records a buffer-to-buffer copy of min(src, dst) bytes.</summary>
@@ -140,7 +168,7 @@ public sealed unsafe class CommandRecorder : IDisposable
         SyncFor([Binding.In(source), Binding.Out(destination)]);
         var region = new BufferCopy { SrcOffset = source.BlockOffset, DstOffset = destination.BlockOffset, Size = size };
         _device.Api.CmdCopyBuffer(_cmd, source.Buffer.Handle, destination.Buffer.Handle, 1, &region);
-        Stamp($"copy {size} B");
+        if (Timing) Stamp($"copy {size} B");
     }
 
     /// <summary>Records several copies between two buffers in one command (offsets relative to each buffer).</summary>
@@ -149,7 +177,7 @@ public sealed unsafe class CommandRecorder : IDisposable
         if (_ended) throw new InvalidOperationException("This recording was already submitted.");
         if (regions.Length == 0) return;
         SyncFor([Binding.In(source.All), Binding.Out(destination.All)]);
-        var copies = new BufferCopy[regions.Length];
+        var copies = regions.Length <= 64 ? stackalloc BufferCopy[regions.Length] : new BufferCopy[regions.Length];
         for (int i = 0; i < regions.Length; i++)
         {
             var (s, d, n) = regions[i];
@@ -158,7 +186,7 @@ public sealed unsafe class CommandRecorder : IDisposable
             copies[i] = new BufferCopy { SrcOffset = source.Offset + s, DstOffset = destination.Offset + d, Size = n };
         }
         fixed (BufferCopy* c = copies) _device.Api.CmdCopyBuffer(_cmd, source.Handle, destination.Handle, (uint)copies.Length, c);
-        Stamp($"copy {regions.Length} regions");
+        if (Timing) Stamp($"copy {regions.Length} regions");
     }
 
     /// <summary>Records a fill of a range with a 32-bit pattern (size must be a multiple of 4).</summary>
@@ -167,7 +195,7 @@ public sealed unsafe class CommandRecorder : IDisposable
         if (_ended) throw new InvalidOperationException("This recording was already submitted.");
         SyncFor([Binding.Out(range)]);
         _device.Api.CmdFillBuffer(_cmd, range.Buffer.Handle, range.BlockOffset, range.Size, value);
-        Stamp($"fill {range.Size} B");
+        if (Timing) Stamp($"fill {range.Size} B");
     }
 
     private void CheckRange(string shader, BufferRange r)
@@ -229,19 +257,25 @@ public sealed unsafe class CommandRecorder : IDisposable
     private DescriptorSet AllocateSet(DescriptorSetLayout layout)
     {
         var vk = _device.Api;
-        if (_setsInPool == SetsPerPool)
+        if (_setsInPool == SetsPerPool && _poolIndex + 1 < _pools.Count)
         {
-            var size = new DescriptorPoolSize { Type = DescriptorType.StorageBuffer, DescriptorCount = SetsPerPool * 8 };
+            _poolIndex++;
+            _setsInPool = 0;
+        }
+        else if (_setsInPool == SetsPerPool)
+        {
+            var size = new DescriptorPoolSize { Type = DescriptorType.StorageBuffer, DescriptorCount = SetsPerPool * MaxBindingsPerSet };
             var info = new DescriptorPoolCreateInfo { SType = StructureType.DescriptorPoolCreateInfo, MaxSets = SetsPerPool, PoolSizeCount = 1, PPoolSizes = &size };
             DescriptorPool pool;
             VulkanException.Check(vk.CreateDescriptorPool(_device.Handle, &info, null, &pool), "vkCreateDescriptorPool");
             _pools.Add(pool);
+            _poolIndex = _pools.Count - 1;
             _setsInPool = 0;
         }
         var alloc = new DescriptorSetAllocateInfo
         {
             SType = StructureType.DescriptorSetAllocateInfo,
-            DescriptorPool = _pools[^1],
+            DescriptorPool = _pools[_poolIndex],
             DescriptorSetCount = 1,
             PSetLayouts = &layout,
         };

@@ -15,7 +15,12 @@ public sealed class ComputePipeline
     public required int Bindings { get; init; }
     public required int PushConstantBytes { get; init; }
     public required uint[] Specialization { get; init; }
-    public string Label => Specialization.Length == 0 ? Shader : $"{Shader}[{string.Join(",", Specialization)}]";
+    public required bool OneSubgroup { get; init; }
+    private string? _label;
+    public string Label => _label ??= Specialization.Length == 0 ? Shader : $"{Shader}[{string.Join(",", Specialization)}]";
+
+    internal bool Matches(int bindings, int pushBytes, bool oneSubgroup, ReadOnlySpan<uint> spec) =>
+        Bindings == bindings && PushConstantBytes == pushBytes && OneSubgroup == oneSubgroup && spec.SequenceEqual(Specialization);
 }
 
 /// <summary>
@@ -25,7 +30,8 @@ public sealed class ComputePipeline
 public sealed unsafe class PipelineCache : IDisposable
 {
     private readonly GpuDevice _device;
-    private readonly Dictionary<string, ComputePipeline> _pipelines = new();
+    // Per shader, its pipelines (a handful of specializations each): a lookup allocates nothing.
+    private readonly Dictionary<string, List<ComputePipeline>> _pipelines = new();
     private readonly Dictionary<string, ShaderModule> _modules = new();
     private readonly VkPipelineCache _cache;
     private readonly string? _cacheFile;
@@ -62,7 +68,7 @@ public sealed unsafe class PipelineCache : IDisposable
     /// </summary>
     public const uint OneSubgroupConstantId = 100;
 
-    public int PipelinesCreated => _pipelines.Count;
+    public int PipelinesCreated => _pipelines.Values.Sum(l => l.Count);
     public bool LoadedFromDisk => _loadedBytes > 0;
     public string? CacheFile => _cacheFile;
 
@@ -95,18 +101,19 @@ public sealed unsafe class PipelineCache : IDisposable
     }
 
     /// <summary>The pipeline for <paramref name="shader"/> (name of shaders/NAME.comp) with these specialization constants (ids 0..n-1, 32-bit each).</summary>
-    public ComputePipeline Get(string shader, int bindings, int pushConstantBytes, params uint[] specialization) =>
+    public ComputePipeline Get(string shader, int bindings, int pushConstantBytes, params ReadOnlySpan<uint> specialization) =>
         Get(shader, bindings, pushConstantBytes, oneSubgroup: false, specialization);
 
     /// <summary>As above; <paramref name="oneSubgroup"/> promises that every workgroup of this pipeline is one subgroup.</summary>
-    public ComputePipeline Get(string shader, int bindings, int pushConstantBytes, bool oneSubgroup, params uint[] specialization)
+    public ComputePipeline Get(string shader, int bindings, int pushConstantBytes, bool oneSubgroup, params ReadOnlySpan<uint> specialization)
     {
-        var key = $"{shader}|{bindings}|{pushConstantBytes}|{(oneSubgroup ? 1 : 0)}|{string.Join(",", specialization)}";
-        if (_pipelines.TryGetValue(key, out var p)) return p;
+        if (!_pipelines.TryGetValue(shader, out var list)) _pipelines[shader] = list = new List<ComputePipeline>();
+        foreach (var candidate in list)
+            if (candidate.Matches(bindings, pushConstantBytes, oneSubgroup, specialization)) return candidate;
         if (pushConstantBytes > _device.Info.MaxPushConstantsSize)
             throw new VulkanException($"Shader {shader} needs {pushConstantBytes} bytes of push constants; the device allows {_device.Info.MaxPushConstantsSize}.");
-        p = Create(shader, bindings, pushConstantBytes, specialization, oneSubgroup);
-        _pipelines[key] = p;
+        var p = Create(shader, bindings, pushConstantBytes, specialization.ToArray(), oneSubgroup);
+        list.Add(p);
         return p;
     }
 
@@ -190,7 +197,7 @@ public sealed unsafe class PipelineCache : IDisposable
                 return new ComputePipeline
                 {
                     Shader = shader, Handle = pipeline, Layout = layout, SetLayout = setLayout,
-                    Bindings = bindings, PushConstantBytes = pushBytes, Specialization = spec,
+                    Bindings = bindings, PushConstantBytes = pushBytes, Specialization = spec, OneSubgroup = oneSubgroup,
                 };
             }
         }
@@ -220,7 +227,7 @@ public sealed unsafe class PipelineCache : IDisposable
     {
         Save();
         var vk = _device.Api;
-        foreach (var p in _pipelines.Values)
+        foreach (var p in _pipelines.Values.SelectMany(l => l))
         {
             vk.DestroyPipeline(_device.Handle, p.Handle, null);
             vk.DestroyPipelineLayout(_device.Handle, p.Layout, null);
