@@ -51,7 +51,9 @@ public sealed class AutoBlockPolicy : IStepPolicy
 {
     private readonly LatencyProfile _profile;
     private readonly int _maxK;
-    private double _accepted = 1, _trials = 2; // prior alpha = 0.5
+    // Prior alpha = 0.25 (1 of 4): start from AR unless the profile makes even modest drafts pay; a TiDAR-trained
+    // model's drafts lift it within a few steps (the first forward pre-drafts, the first step verifies those).
+    private double _accepted = 1, _trials = 4;
     private int _arSteps;
     private int _probeEvery = ProbeEvery;
     public const int ProbeEvery = 16;

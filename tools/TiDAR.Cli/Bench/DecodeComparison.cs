@@ -57,7 +57,9 @@ internal static class DecodeComparison
         var modes = blocks.Where(k => k * (k + 1) <= maxRows).Select(k => (Name: $"k={k}", Options: new TidarOptions { Block = k })).ToList();
         foreach (var k in blocks.Where(k => k * (k + 1) > maxRows))
             progress?.Invoke($"k={k} skipped: a step needs {k * (k + 1)} rows, the model was opened for {maxRows}.");
-        if (autoProfile is not null) modes.Add(("auto", new TidarOptions { Block = 1, AutoProfile = autoProfile }));
+        // One auto policy for all prompts, as a long-running session (chat, server) keeps one per loaded model:
+        // what it learns about acceptance and step times carries from one generation to the next.
+        if (autoProfile is not null) modes.Add(("auto", new TidarOptions { Block = 1, AutoProfile = autoProfile, Policy = new AutoBlockPolicy(autoProfile, maxRows) }));
 
         foreach (var (name, tidar) in modes)
         {

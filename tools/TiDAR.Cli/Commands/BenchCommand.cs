@@ -25,7 +25,7 @@ internal static class BenchCommand
         var contexts = new Option<string>("--contexts") { Description = "Cached positions before the measured rows", DefaultValueFactory = _ => "128,1024" };
         var repeats = new Option<int>("--repeats") { Description = "Timed forwards per point (median), after one warm-up", DefaultValueFactory = _ => 3 };
         var maxForwardMs = new Option<double>("--max-forward-ms") { Description = "Stop growing the row count once a forward takes longer than this", DefaultValueFactory = _ => 6000 };
-        var tokens = new Option<int>("--tokens") { Description = "Tokens generated per prompt in the AR/TiDAR comparison (0 = skip it)", DefaultValueFactory = _ => 32 };
+        var tokens = new Option<int>("--tokens") { Description = "Tokens generated per prompt in the AR/TiDAR comparison (0 = skip it)", DefaultValueFactory = _ => 64 };
         var prompts = new Option<int>("--prompts") { Description = "Prompts in the AR/TiDAR comparison", DefaultValueFactory = _ => 3 };
         var promptLength = new Option<int>("--prompt-length") { Description = "Tokens per prompt", DefaultValueFactory = _ => 120 };
         var blocks = new Option<string>("--blocks") { Description = "TiDAR block sizes k to run (each step k(k+1) rows); auto always runs too", DefaultValueFactory = _ => "2,4,8" };
