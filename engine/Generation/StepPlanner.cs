@@ -59,10 +59,12 @@ public sealed class AutoBlockPolicy : IStepPolicy
     public const int ProbeEvery = 16;
     public const int MaxProbeEvery = 256;
     // Observed step time per row count (running mean over the last ~16 steps), and the mean ratio of
-    // observed to profiled time, which scales the profile for row counts not observed yet.
+    // observed to profiled time over drafting (multi-row) steps, which scales the profile for drafting
+    // row counts not observed yet. AR's cost is never scaled up: unobserved, it is the bare profiled
+    // forward, which can only make AR look better than it is, never drafting.
     private readonly Dictionary<int, (double Ms, int Count)> _observed = new();
-    private double _ratio = 1;
-    private int _ratioCount;
+    private double _draftRatio = 1;
+    private int _draftRatioCount;
     private const int Window = 16, Trusted = 3;
     /// <summary>
     /// Smallest k considered: a k = 1 step verifies only d_0, which is certain, so it commits one token like
@@ -126,13 +128,20 @@ public sealed class AutoBlockPolicy : IStepPolicy
         count = Math.Min(count + 1, Window);
         mean += (milliseconds - mean) / count;
         _observed[rows] = (mean, count);
-        _ratioCount = Math.Min(_ratioCount + 1, Window);
-        _ratio += (milliseconds / _profile.At(rows) - _ratio) / _ratioCount;
+        if (rows == 1) return;
+        _draftRatioCount = Math.Min(_draftRatioCount + 1, Window);
+        _draftRatio += (milliseconds / _profile.At(rows) - _draftRatio) / _draftRatioCount;
     }
 
-    /// <summary>Expected time of a step of <paramref name="rows"/> rows: observed when seen often enough, else the scaled profile.</summary>
-    public double StepMs(int rows) =>
-        _observed.TryGetValue(rows, out var o) && o.Count >= Trusted ? o.Ms : _profile.At(rows) * _ratio;
+    /// <summary>
+    /// Expected time of a step of <paramref name="rows"/> rows: observed when seen often enough; else the
+    /// profile, for drafting steps scaled by how drafting steps observed so far compare to it (never below it).
+    /// </summary>
+    public double StepMs(int rows)
+    {
+        if (_observed.TryGetValue(rows, out var o) && o.Count >= Trusted) return o.Ms;
+        return rows == 1 ? _profile.At(1) : _profile.At(rows) * Math.Max(1, _draftRatio);
+    }
 
     public string Describe() => Best.K == 0 ? (DraftingCanPay ? $"auto: ar (alpha {Alpha:F2})" : "auto: ar (rows are not free on this device)") : $"auto: k={Best.K}, {Best.M} of {Best.K} blocks (alpha {Alpha:F2})";
 
@@ -162,15 +171,36 @@ public sealed class AutoBlockPolicy : IStepPolicy
         return 1000.0 * (tokens + miss) / ms;
     }
 
+    /// <summary>
+    /// The best (k, m) at this alpha. The same arithmetic as <see cref="Throughput"/>, arranged so that a
+    /// step's planning allocates nothing: per k, outcomes are sorted once and m grows the kept set.
+    /// </summary>
     private (int, int, double) Choose(double alpha)
     {
         (int K, int M, double R) best = (0, 0, Throughput(0, 0, alpha));
+        Span<double> p = stackalloc double[_maxK];
+        Span<int> order = stackalloc int[_maxK];
         for (int k = MinK; k <= _maxK; k++)
+        {
+            double tokens = 0;
+            for (int a = 1; a <= k; a++)
+            {
+                p[a - 1] = a < k ? Math.Pow(alpha, a - 1) * (1 - alpha) : Math.Pow(alpha, k - 1);
+                tokens += a * p[a - 1];
+                // Insertion by probability, descending, ties to the smaller outcome (as LikeliestOutcomes).
+                int i = a - 1;
+                while (i > 0 && p[order[i - 1] - 1] < p[a - 1]) { order[i] = order[i - 1]; i--; }
+                order[i] = a;
+            }
+            double kept = 0, recovery = StepMs(1 + k);
             for (int m = 1; m <= k; m++)
             {
-                double r = Throughput(k, m, alpha);
+                kept += p[order[m - 1] - 1];
+                double miss = Math.Max(0, 1 - kept);
+                double r = 1000.0 * (tokens + miss) / (StepMs(k + m * k) + miss * recovery);
                 if (r > best.R * 1.0001) best = (k, m, r);
             }
+        }
         return best;
     }
 }

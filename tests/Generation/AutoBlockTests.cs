@@ -122,6 +122,26 @@ public sealed class AutoBlockTests(GpuFixture gpu)
         Assert.True(policy.Plan(1).IsAr, policy.Describe());
     }
 
+    [Theory]
+    [InlineData(0.1)]
+    [InlineData(0.5)]
+    [InlineData(0.8)]
+    [InlineData(0.97)]
+    public void TheChosenPlanIsTheBestOfAllPlansByThroughput(double alpha)
+    {
+        // A profile with free rows up to 12, then linear: the planner's fast search must agree with Throughput.
+        var policy = new AutoBlockPolicy(new LatencyProfile([1, 12, 13, 128], [10, 11, 30, 300], 128), maxRows: 128);
+        int accepted = (int)Math.Round(alpha * 1000);
+        for (int i = 0; i < accepted; i++) policy.Observe(StepPlan.Full(2), 2);
+        for (int i = accepted; i < 1000; i++) policy.Observe(StepPlan.Full(2), 1);
+        policy.Plan(1);
+        double bestRate = policy.Throughput(0, 0, policy.Alpha);
+        for (int k = AutoBlockPolicy.MinK; k <= 10; k++)
+            for (int m = 1; m <= k; m++) bestRate = Math.Max(bestRate, policy.Throughput(k, m, policy.Alpha));
+        Assert.Equal(bestRate, policy.Best.TokensPerSecond, 6);
+        Assert.Equal(policy.Best.TokensPerSecond, policy.Throughput(policy.Best.K, policy.Best.M, policy.Alpha), 6);
+    }
+
     [Fact]
     public void AutoNeedsRoomForATwoDraftStep() =>
         Assert.Contains("k = 2", Assert.Throws<ArgumentException>(() => new AutoBlockPolicy(Flat(10), maxRows: 5)).Message);
