@@ -66,7 +66,7 @@ internal static class BenchReport
         }
     }
 
-    public static void PrintDecode(IReadOnlyList<DecodeRow> rows, int promptLength, int tokens)
+    public static void PrintDecode(IReadOnlyList<DecodeRow> rows, string promptLength, int tokens)
     {
         var table = new Table().Title($"AR vs TiDAR exact greedy ({rows[0].Prompts} prompts x {tokens} tokens, prompt {promptLength} tokens)")
             .AddColumns("mode", "tokens/s", "x AR", "tokens/forward", "rows/step", "draft acceptance", "same tokens as AR", "plan");
@@ -127,7 +127,7 @@ internal static class BenchReport
     }
 
     public static void WriteSummary(string path, BenchInfo info, IReadOnlyList<ContextProfile> profiles, IReadOnlyList<DecodeRow>? decode,
-        IReadOnlyList<Prediction> predictions, IReadOnlyList<int> ks, IReadOnlyList<string> notes, int promptLength, int tokens)
+        IReadOnlyList<Prediction> predictions, IReadOnlyList<int> ks, IReadOnlyList<string> notes, string promptLength, int tokens)
     {
         var sb = new StringBuilder();
         sb.Append($"# tidar bench: {info.Model}\n\n");

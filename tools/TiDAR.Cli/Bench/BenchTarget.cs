@@ -51,32 +51,38 @@ internal sealed class BenchTarget : IDisposable
     }
 
     /// <summary>
-    /// The decode prompts: for a model with a tokenizer, fixed English openings padded by repetition to
-    /// <paramref name="length"/> tokens; for random models, random ids (never the mask token) from a fixed seed.
+    /// The decode prompts: for a model with a tokenizer, fixed English openings as they are (cut to
+    /// <paramref name="length"/> tokens, never padded: a prompt that repeats itself is not what users send,
+    /// and drafts accept very differently on it); for random models, <paramref name="length"/> random ids
+    /// (never the mask token) from a fixed seed.
     /// </summary>
     public IReadOnlyList<int[]> Prompts(int count, int length)
     {
         var prompts = new List<int[]>();
         string[] texts =
         [
-            "Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine.",
-            "The history of the printing press begins in the fifteenth century, when Johannes Gutenberg",
-            "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n",
-            "Q: What is the capital of France?\nA: The capital of France is Paris.\nQ: What is the capital of Italy?\nA:",
+            "Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine with her dog, and every morning she",
+            "The history of the printing press begins in the fifteenth century, when a goldsmith in Mainz found a way to cast letters in metal and",
+            "It was a cold evening in November. The wind came down from the hills, and the old man at the window watched the lights of the town",
+            "Fellow citizens, we meet today at a time of great change. The work of the nation is not finished, and the duty of this Congress is",
+            "The ship had been at sea for forty days when the first sailor saw the coast. The captain called his men together and told them that",
+            "My dear sister, I write to you from the house by the river. The weather has been kind, and the children are well, but I must tell you",
+            "In the spring of that year the farmers of the valley planted more wheat than ever before, for the price of bread had risen and",
+            "The committee met again on Tuesday to consider the report. Several members asked why the figures for the last quarter were so",
         ];
         var rng = new Random(4242);
         for (int p = 0; p < count; p++)
         {
-            var ids = new int[length];
+            int[] ids;
             if (Tokenizer is { } tok)
             {
-                var seedIds = tok.Encode(texts[p % texts.Length], addSpecialTokens: true);
-                if (seedIds.Length == 0) seedIds = [0];
-                // The last `length` tokens of the text repeated: the prompt ends mid-text, as real ones do.
-                for (int i = 0; i < length; i++) ids[i] = seedIds[(i + Math.Max(0, seedIds.Length - length)) % seedIds.Length];
+                ids = tok.Encode(texts[p % texts.Length], addSpecialTokens: true);
+                if (ids.Length == 0) ids = [0];
+                if (ids.Length > length) ids = ids[..length];
             }
             else
             {
+                ids = new int[length];
                 for (int i = 0; i < length; i++)
                 {
                     int t;

@@ -26,7 +26,6 @@ internal static class DecodeComparison
         bool halfCache, Action<string>? progress)
     {
         var options = new GenerationOptions { MaxTokens = tokens };
-        var rows = new List<DecodeRow>();
         int promptMax = prompts.Max(p => p.Length);
         int maxRows = Math.Min(model.Options.MaxRows, model.Options.MaxOutputRows);
 
@@ -34,48 +33,43 @@ internal static class DecodeComparison
         using (var warm = model.CreateCache(promptMax + tokens + 1, halfCache))
             new ArDecoder(model, warm).Generate(prompts[0], options with { MaxTokens = Math.Min(tokens, 4) });
 
-        // AR, and its tokens as the reference.
-        var reference = new List<IReadOnlyList<int>>();
+        var modes = new List<(string Name, TidarOptions? Tidar)> { ("ar", null) };
+        if (model.Config.MaskTokenId is null) progress?.Invoke("The model has no mask token: TiDAR runs skipped.");
+        else
         {
-            var acc = new Accumulator("ar", 1);
-            foreach (var prompt in prompts)
-            {
-                using var cache = model.CreateCache(promptMax + tokens + 1, halfCache);
-                var r = new ArDecoder(model, cache).Generate(prompt, options);
-                reference.Add(r.Tokens);
-                acc.Add(r, null);
-            }
-            rows.Add(acc.Row(true, "ar"));
-            progress?.Invoke(Describe(rows[^1]));
-        }
-        if (model.Config.MaskTokenId is null)
-        {
-            progress?.Invoke("The model has no mask token: TiDAR runs skipped.");
-            return rows;
+            foreach (var k in blocks.Where(k => k * (k + 1) > maxRows))
+                progress?.Invoke($"k={k} skipped: a step needs {k * (k + 1)} rows, the model was opened for {maxRows}.");
+            modes.AddRange(blocks.Where(k => k * (k + 1) <= maxRows).Select(k => ($"k={k}", (TidarOptions?)new TidarOptions { Block = k })));
+            // One auto policy for all prompts, as a long-running session (chat, server) keeps one per loaded model:
+            // what it learns about acceptance and step times carries from one generation to the next.
+            if (autoProfile is not null)
+                modes.Add(("auto", new TidarOptions { Block = 1, AutoProfile = autoProfile, Policy = new AutoBlockPolicy(autoProfile, maxRows) }));
         }
 
-        var modes = blocks.Where(k => k * (k + 1) <= maxRows).Select(k => (Name: $"k={k}", Options: new TidarOptions { Block = k })).ToList();
-        foreach (var k in blocks.Where(k => k * (k + 1) > maxRows))
-            progress?.Invoke($"k={k} skipped: a step needs {k * (k + 1)} rows, the model was opened for {maxRows}.");
-        // One auto policy for all prompts, as a long-running session (chat, server) keeps one per loaded model:
-        // what it learns about acceptance and step times carries from one generation to the next.
-        if (autoProfile is not null) modes.Add(("auto", new TidarOptions { Block = 1, AutoProfile = autoProfile, Policy = new AutoBlockPolicy(autoProfile, maxRows) }));
-
-        foreach (var (name, tidar) in modes)
+        // Prompt by prompt, every mode in turn: load that comes and goes on the machine (a CPU driver
+        // feels every other process) then lands on all modes alike, not on whichever ran during it.
+        var accumulators = modes.Select(m => new Accumulator(m.Name, m.Tidar is null ? 1 : m.Tidar.AutoProfile is null ? m.Tidar.Block : 0)).ToArray();
+        var identical = modes.Select(_ => true).ToArray();
+        var plans = modes.Select(_ => "").ToArray();
+        foreach (var prompt in prompts)
         {
-            var acc = new Accumulator(name, tidar.AutoProfile is null ? tidar.Block : 0);
-            bool identical = true;
-            string plan = "";
-            for (int i = 0; i < prompts.Count; i++)
+            IReadOnlyList<int>? reference = null;
+            for (int m = 0; m < modes.Count; m++)
             {
-                int scratch = tidar.ScratchSlots(maxRows);
+                var tidar = modes[m].Tidar;
+                int scratch = tidar?.ScratchSlots(maxRows) ?? 0;
                 using var cache = model.CreateCache(promptMax + tokens + scratch + 1, halfCache);
-                var r = new TidarDecoder(model, cache).Generate(prompts[i], options, tidar);
-                identical &= r.Tokens.SequenceEqual(reference[i]);
-                plan = r.Stats.Plan;
-                acc.Add(r, tidar.AutoProfile is null ? tidar.Block : null);
+                var r = tidar is null ? new ArDecoder(model, cache).Generate(prompt, options) : new TidarDecoder(model, cache).Generate(prompt, options, tidar);
+                reference ??= r.Tokens;   // AR runs first: its tokens are what exact TiDAR must reproduce
+                identical[m] &= r.Tokens.SequenceEqual(reference);
+                plans[m] = tidar is null ? "ar" : r.Stats.Plan;
+                accumulators[m].Add(r, tidar is null ? null : tidar.AutoProfile is null ? tidar.Block : null);
             }
-            rows.Add(acc.Row(identical, plan));
+        }
+        var rows = new List<DecodeRow>();
+        for (int m = 0; m < modes.Count; m++)
+        {
+            rows.Add(accumulators[m].Row(identical[m], plans[m]));
             progress?.Invoke(Describe(rows[^1]));
         }
         return rows;

@@ -27,7 +27,7 @@ internal static class BenchCommand
         var maxForwardMs = new Option<double>("--max-forward-ms") { Description = "Stop growing the row count once a forward takes longer than this", DefaultValueFactory = _ => 6000 };
         var tokens = new Option<int>("--tokens") { Description = "Tokens generated per prompt in the AR/TiDAR comparison (0 = skip it)", DefaultValueFactory = _ => 64 };
         var prompts = new Option<int>("--prompts") { Description = "Prompts in the AR/TiDAR comparison", DefaultValueFactory = _ => 3 };
-        var promptLength = new Option<int>("--prompt-length") { Description = "Tokens per prompt", DefaultValueFactory = _ => 120 };
+        var promptLength = new Option<int>("--prompt-length") { Description = "Tokens per prompt (random models; a model's English prompts are cut to it, not padded)", DefaultValueFactory = _ => 120 };
         var blocks = new Option<string>("--blocks") { Description = "TiDAR block sizes k to run (each step k(k+1) rows); auto always runs too", DefaultValueFactory = _ => "2,4,8" };
         var kv = new Option<string>("--kv") { Description = "KV cache precision: f16 or f32", DefaultValueFactory = _ => "f16" };
         kv.AcceptOnlyFromAmong("f16", "f32");
@@ -81,16 +81,19 @@ internal static class BenchCommand
             // (b) AR against TiDAR, auto planning from the profile nearest the decode context.
             List<DecodeRow>? decode = null;
             var notes = new List<string>();
-            int decodeContext = pLength + nTokens / 2;
+            var promptList = target.Prompts(nPrompts, pLength);
+            int shortest = promptList.Min(p => p.Length), longest = promptList.Max(p => p.Length);
+            string promptTokens = shortest == longest ? $"{shortest}" : $"{shortest}-{longest}";
+            int decodeContext = longest + nTokens / 2;
             var nearest = profiles.OrderBy(p => Math.Abs(p.Context - decodeContext)).First();
             if (nTokens > 0)
             {
                 var autoProfile = nearest.Points.Count >= 2 ? nearest.ToLatencyProfile() : null;
                 if (autoProfile is null) notes.Add("auto skipped: the profile nearest the decode context has fewer than 2 points.");
-                AnsiConsole.MarkupLine(Markup.Escape($"AR vs TiDAR: {nPrompts} prompts of {pLength} tokens, {nTokens} tokens each (auto plans with the context-{nearest.Context} profile) ..."));
-                decode = DecodeComparison.Run(target.Model, target.Prompts(nPrompts, pLength), nTokens, ks, autoProfile, halfCache,
+                AnsiConsole.MarkupLine(Markup.Escape($"AR vs TiDAR: {nPrompts} prompts of {promptTokens} tokens, {nTokens} tokens each (auto plans with the context-{nearest.Context} profile) ..."));
+                decode = DecodeComparison.Run(target.Model, promptList, nTokens, ks, autoProfile, halfCache,
                     s => AnsiConsole.MarkupLine(Markup.Escape("  " + s)));
-                BenchReport.PrintDecode(decode, pLength, nTokens);
+                BenchReport.PrintDecode(decode, promptTokens, nTokens);
             }
 
             // What the profile predicts, at the measured acceptance and at trained-model-like ones.
@@ -123,7 +126,7 @@ internal static class BenchCommand
             BenchReport.WriteProfileCsv(Path.Combine(outDir, "free-slot-profile.csv"), info, profiles);
             if (decode is not null) BenchReport.WriteDecodeCsv(Path.Combine(outDir, "decode.csv"), info, decode);
             if (predictions.Count > 0) BenchReport.WritePredictionsCsv(Path.Combine(outDir, "predicted.csv"), predictions, ks);
-            BenchReport.WriteSummary(Path.Combine(outDir, "summary.md"), info, profiles, decode, predictions, ks, notes, pLength, nTokens);
+            BenchReport.WriteSummary(Path.Combine(outDir, "summary.md"), info, profiles, decode, predictions, ks, notes, promptTokens, nTokens);
 #if SCOTTPLOT
             if (!parse.GetValue(noPlots))
             {
