@@ -99,12 +99,12 @@ public sealed class AutoBlockPolicy : IStepPolicy
             // Drafts left by a probe get verified (no new blocks), which is what measures alpha.
             if (available > 1) return new StepPlan(available, [], 1);
             // AR pays best; every so often draft once more so alpha keeps being measured (unless no alpha could
-            // pay), less often each time it still does not pay.
+            // pay), less often each time the drafts still fail. The probe is the cheapest drafting step (k = 2:
+            // 3 rows, then 2 to verify).
             if (!DraftingCanPay || ++_arSteps < _probeEvery) return StepPlan.Ar;
             _arSteps = 0;
             _probeEvery = Math.Min(2 * _probeEvery, MaxProbeEvery);
-            int probeK = Math.Min(4, _maxK);  // >= MinK (constructor)
-            return new StepPlan(1, [1], probeK);
+            return new StepPlan(1, [1], MinK);
         }
         _probeEvery = ProbeEvery;
         int k = Best.K;
@@ -118,6 +118,8 @@ public sealed class AutoBlockPolicy : IStepPolicy
         int compared = accepted < plan.Verify ? accepted : accepted - 1;
         _trials += compared;
         _accepted += accepted - 1;
+        // A probe whose drafts all held: keep probing at the first rate, so good drafts are noticed soon.
+        if (plan.Blocks.Length == 0 && plan.Verify > 1 && accepted == plan.Verify) _probeEvery = ProbeEvery;
     }
 
     public void ObserveStepTime(StepPlan plan, double milliseconds)

@@ -78,11 +78,29 @@ public sealed class AutoBlockTests(GpuFixture gpu)
         {
             var plan = policy.Plan(1);
             if (plan.IsAr) continue;
+            Assert.Equal(AutoBlockPolicy.MinK, plan.BlockSize);   // the cheapest drafting step
             gaps.Add(step - last);
             last = step;
             policy.Observe(policy.Plan(plan.BlockSize), 1);   // the probe's drafts are verified and rejected
         }
         Assert.Equal([16, 32, 64, 128, 256, 256], gaps.Take(6));
+    }
+
+    [Fact]
+    public void AProbeWhoseDraftsHoldKeepsTheFirstProbeRate()
+    {
+        var policy = new AutoBlockPolicy(new LatencyProfile([1, 128], [10, 137], 128), maxRows: 128);
+        for (int i = 0; i < 20; i++) policy.Observe(StepPlan.Full(4), 1);
+        var probes = new List<int>();
+        for (int step = 1; step <= 64; step++)
+        {
+            var plan = policy.Plan(1);
+            if (plan.IsAr) continue;
+            probes.Add(step);
+            var verify = policy.Plan(plan.BlockSize);
+            policy.Observe(verify, verify.Verify);   // every probe draft accepted
+        }
+        Assert.Equal([16, 32, 48, 64], probes.Take(4));
     }
 
     [Fact]
