@@ -39,11 +39,12 @@ internal static class DecodeComparison
         {
             foreach (var k in blocks.Where(k => k * (k + 1) > maxRows))
                 progress?.Invoke($"k={k} skipped: a step needs {k * (k + 1)} rows, the model was opened for {maxRows}.");
-            modes.AddRange(blocks.Where(k => k * (k + 1) <= maxRows).Select(k => ($"k={k}", (TidarOptions?)new TidarOptions { Block = k })));
             // One auto policy for all prompts, as a long-running session (chat, server) keeps one per loaded model:
-            // what it learns about acceptance and step times carries from one generation to the next.
+            // what it learns about acceptance and step times carries from one generation to the next. It runs
+            // right after AR, so the comparison that decides whether auto earns its keep sees the same machine.
             if (autoProfile is not null)
                 modes.Add(("auto", new TidarOptions { Block = 1, AutoProfile = autoProfile, Policy = new AutoBlockPolicy(autoProfile, maxRows) }));
+            modes.AddRange(blocks.Where(k => k * (k + 1) <= maxRows).Select(k => ($"k={k}", (TidarOptions?)new TidarOptions { Block = k })));
         }
 
         // Prompt by prompt, every mode in turn: load that comes and goes on the machine (a CPU driver
@@ -66,8 +67,9 @@ internal static class DecodeComparison
                 accumulators[m].Add(r, tidar is null ? null : tidar.AutoProfile is null ? tidar.Block : null);
             }
         }
+        // Reported as AR, the fixed blocks, then auto.
         var rows = new List<DecodeRow>();
-        for (int m = 0; m < modes.Count; m++)
+        foreach (int m in Enumerable.Range(0, modes.Count).OrderBy(m => modes[m].Name == "ar" ? 0 : modes[m].Name == "auto" ? 2 : 1))
         {
             rows.Add(accumulators[m].Row(identical[m], plans[m]));
             progress?.Invoke(Describe(rows[^1]));
