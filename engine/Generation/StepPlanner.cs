@@ -16,7 +16,7 @@ public sealed record StepPlan(int Verify, int[] Blocks, int BlockSize)
 /// <summary>Chooses each step's plan.</summary>
 public interface IStepPolicy
 {
-    /// <summary>Block size of the first forward's mask rows.</summary>
+    /// <summary>Block size of the first forward's mask rows (0: a plain prefill, no drafts).</summary>
     int FirstBlock { get; }
     /// <summary>The plan for a step that holds <paramref name="available"/> drafts (d_0 included).</summary>
     StepPlan Plan(int available);
@@ -89,7 +89,11 @@ public sealed class AutoBlockPolicy : IStepPolicy
     /// <summary>The latest choice: (k, kept blocks m), or k = 0 for AR; with its expected tokens/s.</summary>
     public (int K, int M, double TokensPerSecond) Best { get; private set; }
 
-    public int FirstBlock => Math.Max(1, Best.K == 0 ? 2 : Best.K);
+    /// <summary>
+    /// Mask rows in the first forward: the chosen k; while AR is chosen, 2 (a cheap early look at the drafts)
+    /// as long as little has been measured, else none (a session that learned its drafts fail stops paying for them).
+    /// </summary>
+    public int FirstBlock => Best.K != 0 ? Best.K : _trials < 8 ? MinK : 0;
 
     public StepPlan Plan(int available)
     {

@@ -115,7 +115,8 @@ public sealed class TidarDecoder
             outputs[0] = last;
             for (int c = 0; c < k; c++) outputs[c + 1] = last + 1 + c;
             var o = model.Forward(cache, first, outputs, logits: NeedLogits, argmax: !NeedLogits);
-            return NextDrafts(o, arRow: 0, replacement: null, blockRow0: 1, k);
+            // k = 0 (a policy that wants no drafts yet): d_0 alone.
+            return NextDrafts(o, arRow: 0, replacement: null, blockRow0: k > 0 ? 1 : null, Math.Max(1, k));
         }
 
         /// <summary>

@@ -161,6 +161,16 @@ public sealed class AutoBlockTests(GpuFixture gpu)
     }
 
     [Fact]
+    public void OnceDraftsAreKnownToFailTheFirstForwardDraftsNothing()
+    {
+        var policy = new AutoBlockPolicy(new LatencyProfile([1, 128], [10, 137], 128), maxRows: 128);
+        Assert.Equal(AutoBlockPolicy.MinK, policy.FirstBlock);   // little measured yet: look at the drafts early
+        for (int i = 0; i < 10; i++) policy.Observe(StepPlan.Full(4), 1);
+        policy.Plan(1);
+        Assert.Equal(0, policy.FirstBlock);
+    }
+
+    [Fact]
     public void AutoNeedsRoomForATwoDraftStep() =>
         Assert.Contains("k = 2", Assert.Throws<ArgumentException>(() => new AutoBlockPolicy(Flat(10), maxRows: 5)).Message);
 
@@ -168,7 +178,7 @@ public sealed class AutoBlockTests(GpuFixture gpu)
     private sealed class RandomPolicy(int seed) : IStepPolicy
     {
         private readonly Random _rng = new(seed);
-        public int FirstBlock => 3;
+        public int FirstBlock => seed % 2 == 0 ? 0 : 3;   // 0: a plain prefill, no drafts yet
         public StepPlan Plan(int available)
         {
             int v = _rng.Next(1, available + 1);
@@ -185,6 +195,7 @@ public sealed class AutoBlockTests(GpuFixture gpu)
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
+    [InlineData(4)]
     public void AnyScheduleStaysTokenIdenticalToAr(int seed)
     {
         var config = TinyModels.Config(Architecture.Qwen3, 5, context: 200) with { MaskTokenId = 4 };
