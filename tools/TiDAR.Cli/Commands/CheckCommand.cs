@@ -14,13 +14,13 @@ internal static class CheckCommand
         {
             using var device = GpuDevice.Open(CommonOptions.DeviceOptions(parse));
             Console.WriteLine($"Device {device.Info.Index}: {device.Info.Name} ({device.Info.TypeText}, {device.Info.DriverName})");
-            Console.WriteLine($"{"op",-10} {"shape",-52} {"error",10} {"tolerance",10}  result");
+            Console.WriteLine($"{"op",-19} {"shape",-56} {"error",10} {"tolerance",10}  result");
             int failed = 0, total = 0;
             foreach (var r in new OpChecks(device).StandardSuite())
             {
                 total++;
                 if (!r.Passed) failed++;
-                Console.WriteLine($"{r.Op,-10} {r.Shape,-52} {r.Error,10:0.00e+00} {r.Tolerance,10:0.0e+00}  {(r.Passed ? "ok" : "FAIL")}");
+                Console.WriteLine($"{r.Op,-19} {r.Shape,-56} {r.Error,10:0.00e+00} {r.Tolerance,10:0.0e+00}  {(r.Passed ? "ok" : "FAIL")}");
             }
             var messages = device.Instance.TakeValidationMessages();
             foreach (var m in messages) Console.WriteLine($"validation: {m}");
