@@ -63,6 +63,10 @@ public sealed record KernelConfig
         bool sharedOk = device.MaxSharedMemory >= (2 * 16 * 64 + 256 + 64 + 128) * 4 && device.MaxWorkgroupInvocations >= 256;
         return new KernelConfig
         {
+            // Attention with lanes over the keys here too: lanes over the head dimension walk the context one
+            // key at a time with a reduction per key, ~ctx sequential steps a workgroup, where lanes over keys
+            // take ctx / lanes steps and reduce once. Reasoned, not yet measured on a GPU (scripts/device/bench.sh).
+            AttentionKeysPerLane = true,
             ReduceLanes = Math.Clamp(sg, 32, 64), ElementLanes = 256, MatVecRows = 2, TileM = 2, TileN = 2,
             SharedTiledMinRows = sharedOk ? 16 : int.MaxValue,
             ManyRowsVariant = sharedOk ? MatMulVariant.SharedTiled : MatMulVariant.RegisterTiled,
