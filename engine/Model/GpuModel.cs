@@ -286,7 +286,7 @@ public sealed class GpuModel : IDisposable
         foreach (var r in outputRows)
             if (r < 0 || r >= n) throw new ArgumentException($"Output row {r} is not one of the {n} rows.");
 
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long clock = System.Diagnostics.Stopwatch.GetTimestamp();
         // One recorder for the model's life: reset, not rebuilt, each forward.
         var rec = _recorder ??= new CommandRecorder(Device, timing: Options.TimeDispatches);
         if (_recorderUsed) rec.Reset();
@@ -347,10 +347,10 @@ public sealed class GpuModel : IDisposable
             if (logits) rec.Copy(_logits.Range(0, (ulong)nOut * (ulong)_ldy * 4), _stageOut.Range(0, (ulong)nOut * (ulong)_ldy * 4));
             if (argmax) rec.Copy(_argmax.Range(0, (ulong)nOut * 8), _stageOut.Range(_logits.Size, (ulong)nOut * 8));
         }
-        LastRecordMs = clock.Elapsed.TotalMilliseconds;
-        clock.Restart();
+        LastRecordMs = System.Diagnostics.Stopwatch.GetElapsedTime(clock).TotalMilliseconds;
+        clock = System.Diagnostics.Stopwatch.GetTimestamp();
         rec.SubmitAndWait();
-        LastSubmitMs = clock.Elapsed.TotalMilliseconds;
+        LastSubmitMs = System.Diagnostics.Stopwatch.GetElapsedTime(clock).TotalMilliseconds;
         LastDispatches = rec.Dispatches;
         if (Options.TimeDispatches) LastTimings = rec.ReadTimings();
 
@@ -366,8 +366,9 @@ public sealed class GpuModel : IDisposable
         (int, float)[]? best = null;
         if (argmax)
         {
-            var raw = _stageOut is null ? Device.Read<uint>(_argmax, nOut * 2)
-                : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(_stageOut.HostBytes.Slice((int)_logits.Size))[..(nOut * 2)].ToArray();
+            Span<uint> raw = nOut <= 256 ? stackalloc uint[nOut * 2] : new uint[nOut * 2];
+            if (_stageOut is null) Device.Read<uint>(_argmax.Range(0, (ulong)nOut * 8), raw);
+            else System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(_stageOut.HostBytes.Slice((int)_logits.Size))[..(nOut * 2)].CopyTo(raw);
             best = new (int, float)[nOut];
             for (int i = 0; i < nOut; i++) best[i] = ((int)raw[2 * i], BitConverter.UInt32BitsToSingle(raw[2 * i + 1]));
         }

@@ -40,6 +40,15 @@ public sealed class MemoryWeightSource : IWeightSource
         return values.AsSpan(firstRow * cols, count * cols).ToArray();
     }
 
+    public void ReadFloat32Rows(string name, int firstRow, Span<float> destination)
+    {
+        var (info, values, _) = Get(name);
+        int cols = info.Matrix.Cols, count = destination.Length / cols;
+        if (firstRow < 0 || destination.Length % cols != 0 || firstRow + count > info.Matrix.Rows)
+            throw new ArgumentOutOfRangeException(nameof(firstRow), $"{name}: rows {firstRow}..{firstRow + count} out of range.");
+        values.AsSpan(firstRow * cols, destination.Length).CopyTo(destination);
+    }
+
     public byte[] ReadRaw(string name)
     {
         var (info, values, raw) = Get(name);

@@ -152,22 +152,26 @@ public sealed class SeededWeightSource : IWeightSource
 
     public float[] ReadFloat32Rows(string name, int firstRow, int count)
     {
+        var values = new float[(long)count * Get(name).Info.Matrix.Cols];
+        ReadFloat32Rows(name, firstRow, values);
+        return values;
+    }
+
+    public void ReadFloat32Rows(string name, int firstRow, Span<float> destination)
+    {
         var e = Get(name);
         var (rows, cols) = e.Info.Matrix;
-        if (firstRow < 0 || count < 0 || firstRow + count > rows) throw new ArgumentOutOfRangeException(nameof(firstRow), $"{name}: rows {firstRow}..{firstRow + count} out of range.");
-        var values = new float[count * cols];
+        int count = destination.Length / cols;
+        if (firstRow < 0 || destination.Length % cols != 0 || firstRow + count > rows)
+            throw new ArgumentOutOfRangeException(nameof(firstRow), $"{name}: rows {firstRow}..{firstRow + count} out of range.");
         for (int i = 0; i < count; i++)
         {
             int r = firstRow + i;
-            if (!_rowCache.TryGetValue((name, r), out var row))
-            {
-                row = new float[cols];
-                FillRow(e, r, row);
-                if (_rowCache.Count < RowCacheLimit) _rowCache[(name, r)] = row;
-            }
-            row.CopyTo(values.AsSpan(i * cols, cols));
+            var slice = destination.Slice(i * cols, cols);
+            if (_rowCache.TryGetValue((name, r), out var row)) { row.CopyTo(slice); continue; }
+            FillRow(e, r, slice);
+            if (_rowCache.Count < RowCacheLimit) _rowCache[(name, r)] = slice.ToArray();
         }
-        return values;
     }
 
     public byte[] ReadRaw(string name)
