@@ -46,7 +46,7 @@ public sealed class ForwardOutput
 /// </summary>
 public sealed class GpuModel : IDisposable
 {
-    /// <summary>One block's weights. Projections are fused ([Wq; Wk; Wv], [Wgate; Wup]) when stored alike, else separate.</summary>
+    /// <summary>One block's weights. Projections are fused ([Wq; Wk; Wv] stacked, Wgate and Wup interleaved row by row) when stored alike, else separate.</summary>
     // AttnParams: the layer's q/k/v biases and q/k norm weights packed as _prologue lays them out (null when it has none).
     private sealed record Layer(GpuBuffer AttnNorm, WeightMatrix? Qkv, WeightMatrix[] QkvParts, GpuBuffer? AttnParams,
         WeightMatrix Wo, GpuBuffer FfnNorm, WeightMatrix? GateUp, WeightMatrix[] GateUpParts, WeightMatrix Wd);
