@@ -103,6 +103,31 @@ public sealed unsafe class RuntimeTests(GpuFixture gpu)
     }
 
     [Fact]
+    public void ARecorderResetRecordsAnewAndReusesItsDescriptorPools()
+    {
+        // 700 dispatches a recording: more than one descriptor pool holds (512 sets), before and after a reset.
+        using var a = Dev.Upload<float>(new[] { 0f, 0f }, "a");
+        using var one = Dev.Upload<float>(new[] { 1f, 2f }, "one");
+        using var rec = new CommandRecorder(Dev, timing: true);
+        for (int i = 0; i < 700; i++) gpu.Kernels.Add(rec, a, one, a, 2);
+        rec.SubmitAndWait();
+        Assert.Equal(new[] { 700f, 1400f }, Dev.Read<float>(a, 2));
+        rec.Reset();
+        Assert.Equal(0, rec.Dispatches);
+        for (int i = 0; i < 600; i++) gpu.Kernels.Add(rec, a, one, a, 2);
+        rec.SubmitAndWait();
+        Assert.Equal(new[] { 1300f, 2600f }, Dev.Read<float>(a, 2));
+        Assert.Equal(600, rec.ReadTimings().Count);
+        // A reset also discards a recording that was never submitted.
+        rec.Reset();
+        gpu.Kernels.Add(rec, a, one, a, 2);
+        rec.Reset();
+        gpu.Kernels.Add(rec, a, a, a, 2);   // a += a
+        rec.SubmitAndWait();
+        Assert.Equal(new[] { 2600f, 5200f }, Dev.Read<float>(a, 2));
+    }
+
+    [Fact]
     public void TimestampsGiveOneTimePerCommand()
     {
         using var x = Dev.Upload<float>(new float[4096], "x");
