@@ -52,41 +52,55 @@ public sealed record LatencyProfile(int[] Rows, double[] Milliseconds, int Conte
 
     /// <summary>
     /// Times forwards of n rows (mask-like rows in scratch slots after <paramref name="context"/> cached
-    /// positions), median of <paramref name="repeats"/> runs each, after one warm-up.
+    /// positions), median of <paramref name="repeats"/> runs each, after one warm-up. Row counts are taken in
+    /// ascending order and the curve stops after the first count whose forward costs more than
+    /// <paramref name="stopAtRatio"/> times one row's (0: never): a step that expensive cannot pay for its drafts,
+    /// the planner extends the last slope past it, and on a slow device the larger counts would take minutes.
     /// </summary>
-    public static LatencyProfile Measure(GpuModel model, int[] rows, int context, int repeats = 3, IProgress<string>? progress = null)
+    public static LatencyProfile Measure(GpuModel model, int[] rows, int context, int repeats = 3, IProgress<string>? progress = null,
+        double stopAtRatio = 0)
     {
+        if (rows.Length == 0 || rows.Any(r => r < 1)) throw new ArgumentException("Row counts must be >= 1.");
+        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), "At least one timed forward per row count.");
+        rows = rows.Order().Distinct().ToArray();
         int max = rows.Max();
         using var cache = model.CreateCache(context + max);
-        var lists = new ForwardRow[rows.Length][];
-        var outputs = new int[rows.Length][];
-        for (int r = 0; r < rows.Length; r++)
+        var lists = new List<ForwardRow[]>();
+        var outputs = new List<int[]>();
+        var first = new List<double>();
+        foreach (int n in rows)
         {
-            int n = rows[r];
-            lists[r] = new ForwardRow[n];
-            for (int i = 0; i < n; i++) lists[r][i] = new ForwardRow(0, context + i, context + i, context + i + 1, 0, 0);
-            outputs[r] = Enumerable.Range(0, n).ToArray();
-            model.Forward(cache, lists[r], outputs[r], logits: false, argmax: true);  // warm-up: pipelines, caches
+            var list = new ForwardRow[n];
+            for (int i = 0; i < n; i++) list[i] = new ForwardRow(0, context + i, context + i, context + i + 1, 0, 0);
+            var outs = Enumerable.Range(0, n).ToArray();
+            model.Forward(cache, list, outs, logits: false, argmax: true);  // warm-up: pipelines, caches
+            var sw = Stopwatch.StartNew();
+            model.Forward(cache, list, outs, logits: false, argmax: true);
+            lists.Add(list);
+            outputs.Add(outs);
+            first.Add(sw.Elapsed.TotalMilliseconds);
+            if (stopAtRatio > 0 && lists.Count > 1 && first[^1] > stopAtRatio * first[0]) break;
         }
-        // Rounds over all row counts rather than all repeats of one count after another, so a burst of
+        // The other repeats in rounds over all row counts rather than one count after another, so a burst of
         // load from elsewhere lands on every count alike instead of bending the curve at one point.
-        var times = new double[rows.Length][];
-        for (int r = 0; r < rows.Length; r++) times[r] = new double[repeats];
-        for (int t = 0; t < repeats; t++)
-            for (int r = 0; r < rows.Length; r++)
+        int counts = lists.Count;
+        var times = new double[counts][];
+        for (int r = 0; r < counts; r++) { times[r] = new double[repeats]; times[r][0] = first[r]; }
+        for (int t = 1; t < repeats; t++)
+            for (int r = 0; r < counts; r++)
             {
                 var sw = Stopwatch.StartNew();
                 model.Forward(cache, lists[r], outputs[r], logits: false, argmax: true);
                 times[r][t] = sw.Elapsed.TotalMilliseconds;
             }
-        var ms = new double[rows.Length];
-        for (int r = 0; r < rows.Length; r++)
+        var ms = new double[counts];
+        for (int r = 0; r < counts; r++)
         {
             Array.Sort(times[r]);
             ms[r] = times[r][repeats / 2];
             progress?.Report($"{rows[r]} rows: {ms[r]:F2} ms");
         }
-        return new LatencyProfile(rows, ms, context);
+        return new LatencyProfile(rows[..counts], ms, context);
     }
 
     public void Save(string path)

@@ -49,6 +49,20 @@ public sealed class TextGenerator(LoadedModel model)
         return context;
     }
 
+    /// <summary>
+    /// Everything about a request that can be checked without decoding (prompt ids, context length, sampling
+    /// and TiDAR options): callers about to do slow work first (measuring a latency profile) call it before.
+    /// </summary>
+    public void Validate(TextRequest request)
+    {
+        PromptIds(request);
+        int context = ContextLength(request);
+        request.Sampling.Validate();
+        if (request.Mode != DecodeMode.Tidar) return;
+        int maxRows = Math.Min(model.Model.Options.MaxRows, model.Model.Options.MaxOutputRows);
+        request.Tidar.Validate(context + request.Tidar.ScratchSlots(maxRows), maxRows);
+    }
+
     public TextResult Generate(TextRequest request, Action<string>? onText = null)
     {
         var prompt = PromptIds(request);

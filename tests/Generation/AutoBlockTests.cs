@@ -211,6 +211,17 @@ public sealed class AutoBlockTests(GpuFixture gpu)
     }
 
     [Fact]
+    public void AProfileStopsPastTheRowCountThatCostsTooMuch()
+    {
+        var config = TinyModels.Config(Architecture.Qwen3, 6, context: 200) with { MaskTokenId = 5 };
+        using var model = new GpuModel(gpu.Device, config, TinyModels.Weights(config, 4), new GpuModelOptions { MaxRows = 30, MaxOutputRows = 30 });
+        // Any forward costs more than 1e-9 of one row's: the curve ends at the first count past one row.
+        var profile = LatencyProfile.Measure(model, [4, 1, 2, 8], context: 16, repeats: 2, stopAtRatio: 1e-9);
+        Assert.Equal([1, 2], profile.Rows);
+        Assert.Equal([1, 2, 4, 8], LatencyProfile.Measure(model, [8, 4, 2, 1, 2], context: 16, repeats: 1).Rows);
+    }
+
+    [Fact]
     public void AutoOnAMeasuredProfileIsExactAndReportsItsChoice()
     {
         var config = TinyModels.Config(Architecture.Llama, 6, context: 200) with { MaskTokenId = 5 };

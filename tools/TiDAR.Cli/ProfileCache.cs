@@ -10,6 +10,9 @@ namespace TiDAR.Cli;
 /// </summary>
 internal static class ProfileCache
 {
+    /// <summary>Row counts stop past a forward this many times one row's: drafting cannot pay there (LatencyProfile.Measure).</summary>
+    public const double StopAtRatio = 8;
+
     public static LatencyProfile Get(GpuDevice device, LoadedModel model, int maxRows, int context)
     {
         var file = new FileInfo(model.Path);
@@ -20,7 +23,7 @@ internal static class ProfileCache
         if (LatencyProfile.Load(path) is { } cached) return cached;
         Console.Error.WriteLine($"Measuring forward latency against rows on {d.Name} (once per device and model; cached in {path}) ...");
         var profile = LatencyProfile.Measure(model.Model, LatencyProfile.DefaultRowCounts(maxRows), context,
-            progress: new Progress<string>(s => Console.Error.WriteLine("  " + s)));
+            progress: new Progress<string>(s => Console.Error.WriteLine("  " + s)), stopAtRatio: StopAtRatio);
         try { profile.Save(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Console.Error.WriteLine($"note: could not cache the profile: {e.Message}"); }
         return profile;

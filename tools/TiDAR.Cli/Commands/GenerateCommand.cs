@@ -14,7 +14,7 @@ internal static class GenerateCommand
         var model = new Option<string?>("--model") { Description = "GGUF model file (default: TIDAR_MODEL, else models/tidar-default.gguf)" };
         var mode = new Option<string?>("--mode") { Description = "ar or tidar (default: tidar when the model has a mask token, else ar)" };
         mode.AcceptOnlyFromAmong("ar", "tidar");
-        var block = new Option<string?>("--block") { Description = "TiDAR block size k (drafts per step), or auto (default: the model's tidar.block_size, else 4)" };
+        var block = new Option<string?>("--block") { Description = "TiDAR block size k (drafts per step), or auto: k and the pre-drafted outcomes chosen per step from this device's latency profile and the acceptance seen (default: auto)" };
         var verify = new Option<string>("--verify") { Description = "exact (lossless, default) or paper (the paper's mixed logits; faster, not lossless)", DefaultValueFactory = _ => "exact" };
         verify.AcceptOnlyFromAmong("exact", "paper");
         var beta = new Option<float>("--beta") { Description = "paper mode: weight of AR logits in beta*AR + (1-beta)*Diff (0 = trust the drafts, as the paper's code)", DefaultValueFactory = _ => 0f };
@@ -47,7 +47,8 @@ internal static class GenerateCommand
             var decodeMode = DecodeMode.Ar;
             int k = 0, maxRows = 0;
             var blockText = parse.GetValue(block);
-            bool auto = blockText == "auto";
+            // Default auto: the fastest lossless plan on this device, never slower than AR by more than its probes.
+            bool auto = blockText is null or "auto";
             // The mode and block size depend on the model's tidar keys: decided from its header, before any weights load.
             using var loaded = LoadedModel.Open(device, path, header =>
             {
@@ -59,23 +60,20 @@ internal static class GenerateCommand
                 };
                 if (decodeMode == DecodeMode.Tidar && header.MaskTokenId is null)
                     throw new ArgumentException($"{path} has no mask token (tidar.mask_token_id), so it cannot draft: TiDAR needs a TiDAR-trained model. Use --mode ar.");
-                k = auto ? 0 : blockText is null ? header.BlockSize ?? 4
+                k = auto ? 0
                     : int.TryParse(blockText, out var kk) ? kk : throw new ArgumentException($"--block must be a number or auto, got '{blockText}'.");
                 if (!auto && decodeMode == DecodeMode.Tidar && k < 1) throw new ArgumentException($"--block must be >= 1, got {k}.");
 
                 maxRows = Math.Max(128, decodeMode == DecodeMode.Tidar ? k * (k + 1) : 1);
                 return new LoadOptions { MaxRows = maxRows };
             });
-            LatencyProfile? profile = auto && decodeMode == DecodeMode.Tidar
-                ? ProfileCache.Get(device, loaded, maxRows, Math.Min(256, new TextGenerator(loaded).ContextLength(new TextRequest { ContextLength = parse.GetValue(context) })))
-                : null;
             var request = new TextRequest
             {
                 Prompt = text ?? "",
                 PromptTokens = ids,
                 Chat = parse.GetValue(chat),
                 Mode = decodeMode,
-                Tidar = new TidarOptions { Block = auto ? 1 : k, AutoProfile = profile, Verify = parse.GetValue(verify) == "paper" ? VerifyMode.Paper : VerifyMode.Exact, Beta = parse.GetValue(beta) },
+                Tidar = new TidarOptions { Block = auto ? 1 : k, Verify = parse.GetValue(verify) == "paper" ? VerifyMode.Paper : VerifyMode.Exact, Beta = parse.GetValue(beta) },
                 MaxTokens = parse.GetValue(maxTokens),
                 Sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), Seed = parse.GetValue(seed) },
                 StopStrings = parse.GetValue(stop) ?? [],
@@ -83,6 +81,10 @@ internal static class GenerateCommand
                 HalfPrecisionCache = parse.GetValue(kv) != "f32",
             };
             var generator = new TextGenerator(loaded);
+            // Bad options fail now, not after a profile was measured for them.
+            generator.Validate(request);
+            if (auto && decodeMode == DecodeMode.Tidar)
+                request = request with { Tidar = request.Tidar with { AutoProfile = ProfileCache.Get(device, loaded, maxRows, Math.Min(256, generator.ContextLength(request))) } };
             bool asJson = parse.GetValue(json);
             var result = generator.Generate(request, asJson ? null : t => { Console.Write(t); Console.Out.Flush(); });
             if (asJson) Console.WriteLine(Json(result));
