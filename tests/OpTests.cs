@@ -165,6 +165,21 @@ public sealed class OpTests(GpuFixture gpu)
         Pass(new OpChecks(gpu.Device, kernels, seed: 7).Attention(rows, heads, kvHeads, headDim, history, f16));
     }
 
+    /// <summary>Attention split over key chunks and merged (GPUs), against the reference: chunks that see nothing included.</summary>
+    [Theory]
+    [InlineData(8u, 20, 8, 2, 64, 50, false)]
+    [InlineData(32u, 12, 14, 2, 64, 300, true)]
+    [InlineData(64u, 5, 4, 1, 40, 3, false)]
+    [InlineData(8u, 1, 1, 1, 32, 0, false)]
+    [InlineData(32u, 3, 4, 2, 128, 700, true)]
+    public void SplitAttention(uint lanes, int rows, int heads, int kvHeads, int headDim, int history, bool f16)
+    {
+        var config = gpu.Kernels.Config with { ReduceLanes = lanes, AttentionSplitMaxChunks = 4, AttentionSplitMinChunk = 16 };
+        var kernels = new Kernels(gpu.Device, config);
+        Assert.True(kernels.AttentionChunk(history + rows + 3, headDim) > 0);
+        Pass(new OpChecks(gpu.Device, kernels, seed: 5).Attention(rows, heads, kvHeads, headDim, history, f16));
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(3, 17)]

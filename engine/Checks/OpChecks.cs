@@ -278,10 +278,13 @@ public sealed class OpChecks
         using var kcb = Cache(kc, f16, out var kcSeen); using var vcb = Cache(vc, f16, out var vcSeen);
         using var visb = _device.Upload<uint>(vis.SelectMany(v => new[] { (uint)v.A, (uint)v.B, (uint)v.E, 0u }).ToArray(), "visibility");
         using var ob = _device.Allocate((ulong)(rows * heads * headDim * 4), "out");
+        // Devices that split attention over the keys need room for the chunks' partial results.
+        long partialFloats = _kernels.AttentionPartialFloats(rows, heads, headDim, capacity);
+        using var partials = partialFloats > 0 ? _device.Allocate((ulong)partialFloats * 4, "attention partials") : null;
         Run(rec =>
         {
             _kernels.KvStore(rec, kb, vb, sb, kcb, vcb, rows, kvDim, capacity, f16);
-            _kernels.Attention(rec, qb, kcb, vcb, visb, ob, rows, heads, kvHeads, headDim, capacity, scale, f16);
+            _kernels.Attention(rec, qb, kcb, vcb, visb, ob, rows, heads, kvHeads, headDim, capacity, scale, f16, partials?.All);
         });
         ReferenceOps.KvStore(kcSeen, f16 ? ReferenceOps.RoundToHalf(kNew) : kNew, slots, kvDim);
         ReferenceOps.KvStore(vcSeen, f16 ? ReferenceOps.RoundToHalf(vNew) : vNew, slots, kvDim);

@@ -39,6 +39,13 @@ public sealed record KernelConfig
     /// instead of the head dimension (attention.comp). Needs head_dim % 4 == 0; others use attention.comp.
     /// </summary>
     public bool AttentionKeysPerLane { get; init; }
+    /// <summary>
+    /// Split attention (attention_split.comp + attention_merge.comp): the keys of a cache are cut into at most
+    /// this many chunks, each its own workgroup, so a few rows still fill a GPU (0: no split, the CPU setting).
+    /// </summary>
+    public int AttentionSplitMaxChunks { get; init; }
+    /// <summary>Fewest keys in a chunk of split attention.</summary>
+    public int AttentionSplitMinChunk { get; init; } = 256;
     /// <summary>Weight rows per lane of <see cref="MatMulVariant.RowPerLane"/> (even, for gate/up pairs).</summary>
     public uint LaneRows { get; init; } = 2;
     /// <summary>From this many activation rows on, products use <see cref="ManyRowsVariant"/>.</summary>
@@ -67,6 +74,9 @@ public sealed record KernelConfig
             // key at a time with a reduction per key, ~ctx sequential steps a workgroup, where lanes over keys
             // take ctx / lanes steps and reduce once. Reasoned, not yet measured on a GPU (scripts/device/bench.sh).
             AttentionKeysPerLane = true,
+            // A decode step has heads x rows workgroups (14 for one row of a 0.5B model): far fewer than a GPU's
+            // cores. Up to 16 chunks of the cache each, at least 256 keys a chunk (not yet measured on a GPU).
+            AttentionSplitMaxChunks = 16,
             ReduceLanes = Math.Clamp(sg, 32, 64), ElementLanes = 256, MatVecRows = 2, TileM = 2, TileN = 2,
             SharedTiledMinRows = sharedOk ? 16 : int.MaxValue,
             ManyRowsVariant = sharedOk ? MatMulVariant.SharedTiled : MatMulVariant.RegisterTiled,

@@ -56,6 +56,8 @@ public sealed class Kernels
     [StructLayout(LayoutKind.Sequential)] private readonly record struct RopePush(uint Rows, uint Heads, uint HeadDim, uint NRot, float Base);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct KvStorePush(uint Rows, uint KvDim, uint Capacity);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct AttentionPush(uint Rows, uint Heads, uint KvHeads, float Scale);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct AttentionSplitPush(uint Rows, uint Heads, uint KvHeads, float Scale, uint Chunk, uint Chunks);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct AttentionMergePush(uint Rows, uint Heads, uint Chunks);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct QkvPush(uint Rows, uint Heads, uint KvHeads, uint NRot, float Base, float Eps, uint Capacity,
         uint OffBq, uint OffBk, uint OffBv, uint OffQn, uint OffKn);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct ArgmaxPush(uint Rows, uint Cols, uint Stride);
@@ -252,11 +254,31 @@ public sealed class Kernels
     }
 
     /// <summary>
+    /// Keys per chunk of split attention over a cache of <paramref name="capacity"/> slots, or 0 when this
+    /// device's attention is not split (or the head size cannot be). Depends on the cache only.
+    /// </summary>
+    public int AttentionChunk(int capacity, int headDim)
+    {
+        int max = Config.AttentionSplitMaxChunks;
+        if (max <= 1 || headDim % 4 != 0) return 0;
+        return Math.Max(Math.Max(1, Config.AttentionSplitMinChunk), (capacity + max - 1) / max);
+    }
+
+    /// <summary>Floats of the partial results split attention needs: [rows, heads, chunks, headDim + 2].</summary>
+    public long AttentionPartialFloats(int rows, int heads, int headDim, int capacity)
+    {
+        int chunk = AttentionChunk(capacity, headDim);
+        return chunk == 0 ? 0 : (long)rows * heads * ((capacity + chunk - 1) / chunk) * (headDim + 2);
+    }
+
+    /// <summary>
     /// output [rows, heads, headDim] = attention of q [rows, heads, headDim] over kCache/vCache
     /// [capacity, kvHeads, headDim], row r seeing key slots [0, a) U [b, e) from visibility [rows] (uint4 a, b, e, 0).
+    /// Where the device splits attention (<see cref="AttentionChunk"/>), <paramref name="partials"/> holds the chunks'
+    /// partial results (<see cref="AttentionPartialFloats"/> floats) and a second dispatch merges them.
     /// </summary>
     public void Attention(CommandRecorder rec, BufferRange q, BufferRange kCache, BufferRange vCache, BufferRange visibility, BufferRange output,
-        int rows, int heads, int kvHeads, int headDim, int capacity, float scale, bool f16Cache)
+        int rows, int heads, int kvHeads, int headDim, int capacity, float scale, bool f16Cache, BufferRange? partials = null)
     {
         if (kvHeads < 1 || heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads cannot be grouped over {kvHeads} KV heads.");
         if (rows > 65535) throw new ArgumentException($"Attention over {rows} rows in one dispatch; the limit is 65535.");
@@ -266,6 +288,21 @@ public sealed class Kernels
         Need(vCache, cacheBytes, "value cache");
         Need(visibility, rows * 16L, "visibility");
         Need(output, (long)rows * heads * headDim * 4, "attention output");
+        int chunk = AttentionChunk(capacity, headDim);
+        if (chunk > 0)
+        {
+            var part = partials ?? throw new ArgumentException("This device splits attention over the keys: give a partials buffer (AttentionPartialFloats).");
+            int chunks = (capacity + chunk - 1) / chunk;
+            long partBytes = AttentionPartialFloats(rows, heads, headDim, capacity) * 4;
+            Need(part, partBytes, "attention partials");
+            part = part with { Size = (ulong)partBytes };   // this step's rows only
+            var split = ReductionPipeline("attention_split", 5, 24, Config.ReduceLanes, (uint)headDim, f16Cache ? 1u : 0u);
+            rec.Dispatch(split, [Binding.In(q), Binding.In(kCache), Binding.In(vCache), Binding.In(visibility), Binding.Out(part)],
+                new AttentionSplitPush((uint)rows, (uint)heads, (uint)kvHeads, scale, (uint)chunk, (uint)chunks), (uint)heads, (uint)rows, (uint)chunks);
+            var merge = ReductionPipeline("attention_merge", 2, 12, Config.ReduceLanes, (uint)headDim);
+            rec.Dispatch(merge, [Binding.In(part), Binding.Out(output)], new AttentionMergePush((uint)rows, (uint)heads, (uint)chunks), (uint)heads, (uint)rows);
+            return;
+        }
         var p = ReductionPipeline(Config.AttentionKeysPerLane && headDim % 4 == 0 ? "attention_keys" : "attention", 5, 16, Config.ReduceLanes, (uint)headDim, f16Cache ? 1u : 0u);
         rec.Dispatch(p, [Binding.In(q), Binding.In(kCache), Binding.In(vCache), Binding.In(visibility), Binding.Out(output)],
             new AttentionPush((uint)rows, (uint)heads, (uint)kvHeads, scale), (uint)heads, (uint)rows);

@@ -72,6 +72,9 @@ public sealed class GpuModel : IDisposable
     private readonly float[] _xHost;
     private CommandRecorder? _recorder;
     private bool _recorderUsed;
+    // Split attention's partial results [MaxRows, heads, chunks, headDim + 2], sized for the largest cache seen
+    // (devices that do not split attention never allocate it).
+    private GpuBuffer? _attnPartials;
     private readonly int _ldy;
     // Where device memory is not host-visible: host staging for the inputs [x | positions | slots | visibility]
     // and outputs [logits | argmax], copied inside the forward's own command buffer (one submit, one wait).
@@ -287,6 +290,7 @@ public sealed class GpuModel : IDisposable
             if (r < 0 || r >= n) throw new ArgumentException($"Output row {r} is not one of the {n} rows.");
 
         long clock = System.Diagnostics.Stopwatch.GetTimestamp();
+        var partials = AttentionPartials(cache.Capacity);
         // One recorder for the model's life: reset, not rebuilt, each forward.
         var rec = _recorder ??= new CommandRecorder(Device, timing: Options.TimeDispatches);
         if (_recorderUsed) rec.Reset();
@@ -307,7 +311,7 @@ public sealed class GpuModel : IDisposable
             }
             // Biases, q/k norms, RoPE and the K/V write in one dispatch.
             _k.QkvRopeStore(rec, _prologue, _q, _kb, _vb, L.AttnParams ?? _q, _pos, _slots, _qRot, cache.Keys[l], cache.Values[l], n, cache.Capacity, cache.HalfPrecision);
-            _k.Attention(rec, _qRot, cache.Keys[l], cache.Values[l], _vis, _att, n, c.Heads, c.KvHeads, c.HeadDim, cache.Capacity, scale, cache.HalfPrecision);
+            _k.Attention(rec, _qRot, cache.Keys[l], cache.Values[l], _vis, _att, n, c.Heads, c.KvHeads, c.HeadDim, cache.Capacity, scale, cache.HalfPrecision, partials);
             _k.MatMul(rec, L.Wo, _att, _x, n, _variant, accumulate: true);  // x += attention output projection
             var ffnNorm = new FusedRmsNorm(L.FfnNorm, c.RmsEps);
             // Interleaved gate/up rows: one dispatch gives silu(gate) * up.
@@ -402,6 +406,19 @@ public sealed class GpuModel : IDisposable
     }
 
     /// <summary>x [n, dim]: the embedding rows of the tokens, read from the weight source.</summary>
+    private BufferRange? AttentionPartials(int capacity)
+    {
+        long floats = _k.AttentionPartialFloats(Options.MaxRows, Config.Heads, Config.HeadDim, capacity);
+        if (floats == 0) return null;
+        if (_attnPartials is null || _attnPartials.Size < (ulong)floats * 4)
+        {
+            _attnPartials?.Dispose();
+            _attnPartials = null;
+            _attnPartials = Device.Allocate((ulong)floats * 4, "attention-partials");
+        }
+        return _attnPartials.All;
+    }
+
     private void EmbedRows(ReadOnlySpan<int> tokens, Span<float> x)
     {
         int dim = Config.Dim;
@@ -413,6 +430,8 @@ public sealed class GpuModel : IDisposable
     {
         _recorder?.Dispose();
         _recorder = null;
+        _attnPartials?.Dispose();
+        _attnPartials = null;
         foreach (var d in _owned) d.Dispose();
         _owned.Clear();
     }

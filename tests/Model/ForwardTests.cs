@@ -64,13 +64,19 @@ public sealed class ForwardTests(GpuFixture gpu)
         AssertClose(new ReferenceModel(config, weights, 16).Forward(rows, all), model.Forward(cache, rows, all).Logits!, "unfused");
     }
 
-    [Fact]
-    public void RowsWithTheirOwnVisibilityMatchReference()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RowsWithTheirOwnVisibilityMatchReference(bool gpuShapes)
     {
         // A TiDAR-shaped forward: rows at repeated positions, slots past the positions, two-interval visibility.
         var config = TinyModels.Config(Architecture.Qwen3);
         var weights = TinyModels.Weights(config, seed: 5);
-        using var model = new GpuModel(gpu.Device, config, weights, new GpuModelOptions { MaxRows = 16, MaxOutputRows = 16 });
+        // The GPU shapes, with attention split into chunks of 16 keys (at most 4): this cache of 40 has three.
+        var kernels = gpuShapes
+            ? Engine.Kernels.KernelConfig.For(gpu.Device.Info with { Type = Silk.NET.Vulkan.PhysicalDeviceType.DiscreteGpu }) with { AttentionSplitMaxChunks = 4, AttentionSplitMinChunk = 16 }
+            : null;
+        using var model = new GpuModel(gpu.Device, config, weights, new GpuModelOptions { MaxRows = 16, MaxOutputRows = 16, Kernels = kernels });
         using var cache = model.CreateCache(40, halfPrecision: false);
         var reference = new ReferenceModel(config, weights, 40);
         var prefill = Enumerable.Range(0, 5).Select(i => ForwardRow.Causal(10 + i, i)).ToArray();
