@@ -1,5 +1,5 @@
 #version 450
-// Second pass of split attention (attention_split.comp): each (head, row) combines its chunks' partial
+// Second pass of split attention (attention_keys.comp with SPLIT 1): each (head, row) combines its chunks' partial
 // results in chunk order, OUT = sum_c exp(m_c - M) acc_c / sum_c exp(m_c - M) l_c with M = max_c m_c.
 //   PART [rows, n_heads, chunks, HD + 2] fp32 (acc[HD], m, l)     OUT [rows, n_heads, HD] fp32
 // Lanes own head dims; a row that sees no key gets zeros.

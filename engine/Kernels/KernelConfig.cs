@@ -40,7 +40,7 @@ public sealed record KernelConfig
     /// </summary>
     public bool AttentionKeysPerLane { get; init; }
     /// <summary>
-    /// Split attention (attention_split.comp + attention_merge.comp): the keys of a cache are cut into at most
+    /// Split attention (attention_keys.comp with SPLIT 1, then attention_merge.comp): the keys of a cache are cut into at most
     /// this many chunks, each its own workgroup, so a few rows still fill a GPU (0: no split, the CPU setting).
     /// </summary>
     public int AttentionSplitMaxChunks { get; init; }

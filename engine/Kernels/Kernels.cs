@@ -56,7 +56,7 @@ public sealed class Kernels
     [StructLayout(LayoutKind.Sequential)] private readonly record struct RopePush(uint Rows, uint Heads, uint HeadDim, uint NRot, float Base);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct KvStorePush(uint Rows, uint KvDim, uint Capacity);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct AttentionPush(uint Rows, uint Heads, uint KvHeads, float Scale);
-    [StructLayout(LayoutKind.Sequential)] private readonly record struct AttentionSplitPush(uint Rows, uint Heads, uint KvHeads, float Scale, uint Chunk, uint Chunks);
+    [StructLayout(LayoutKind.Sequential)] private readonly record struct AttentionKeysPush(uint Rows, uint Heads, uint KvHeads, float Scale, uint Chunk, uint Chunks);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct AttentionMergePush(uint Rows, uint Heads, uint Chunks);
     [StructLayout(LayoutKind.Sequential)] private readonly record struct QkvPush(uint Rows, uint Heads, uint KvHeads, uint NRot, float Base, float Eps, uint Capacity,
         uint OffBq, uint OffBk, uint OffBv, uint OffQn, uint OffKn);
@@ -296,14 +296,21 @@ public sealed class Kernels
             long partBytes = AttentionPartialFloats(rows, heads, headDim, capacity) * 4;
             Need(part, partBytes, "attention partials");
             part = part with { Size = (ulong)partBytes };   // this step's rows only
-            var split = ReductionPipeline("attention_split", 5, 24, Config.ReduceLanes, (uint)headDim, f16Cache ? 1u : 0u);
+            var split = ReductionPipeline("attention_keys", 5, 24, Config.ReduceLanes, (uint)headDim, f16Cache ? 1u : 0u, 1u);
             rec.Dispatch(split, [Binding.In(q), Binding.In(kCache), Binding.In(vCache), Binding.In(visibility), Binding.Out(part)],
-                new AttentionSplitPush((uint)rows, (uint)heads, (uint)kvHeads, scale, (uint)chunk, (uint)chunks), (uint)heads, (uint)rows, (uint)chunks);
+                new AttentionKeysPush((uint)rows, (uint)heads, (uint)kvHeads, scale, (uint)chunk, (uint)chunks), (uint)heads, (uint)rows, (uint)chunks);
             var merge = ReductionPipeline("attention_merge", 2, 12, Config.ReduceLanes, (uint)headDim);
             rec.Dispatch(merge, [Binding.In(part), Binding.Out(output)], new AttentionMergePush((uint)rows, (uint)heads, (uint)chunks), (uint)heads, (uint)rows);
             return;
         }
-        var p = ReductionPipeline(Config.AttentionKeysPerLane && headDim % 4 == 0 ? "attention_keys" : "attention", 5, 16, Config.ReduceLanes, (uint)headDim, f16Cache ? 1u : 0u);
+        if (Config.AttentionKeysPerLane && headDim % 4 == 0)
+        {
+            var keys = ReductionPipeline("attention_keys", 5, 24, Config.ReduceLanes, (uint)headDim, f16Cache ? 1u : 0u, 0u);
+            rec.Dispatch(keys, [Binding.In(q), Binding.In(kCache), Binding.In(vCache), Binding.In(visibility), Binding.Out(output)],
+                new AttentionKeysPush((uint)rows, (uint)heads, (uint)kvHeads, scale, 0, 1), (uint)heads, (uint)rows);
+            return;
+        }
+        var p = ReductionPipeline("attention", 5, 16, Config.ReduceLanes, (uint)headDim, f16Cache ? 1u : 0u);
         rec.Dispatch(p, [Binding.In(q), Binding.In(kCache), Binding.In(vCache), Binding.In(visibility), Binding.Out(output)],
             new AttentionPush((uint)rows, (uint)heads, (uint)kvHeads, scale), (uint)heads, (uint)rows);
     }
