@@ -19,24 +19,9 @@ layout(constant_id = 7) const uint GLU = 0;
 #include "weights.glsl"
 layout(binding = 1) readonly buffer Xv4 { vec4 x4[]; };   // X [M, K]
 layout(binding = 1) readonly buffer Xv1 { float x1[]; };
-layout(binding = 2) buffer Yv { float y[]; };             // Y [M, ldy] (read too when ACCUM)
 layout(binding = 3) readonly buffer Gv4 { vec4 g4[]; };   // G [K] (NORM; any buffer otherwise)
 layout(binding = 3) readonly buffer Gv1 { float g1[]; };
-layout(push_constant) uniform Push {
-    uint M; uint N; uint K; uint ldy; uint n_off; uint x_row_off;
-    uint seg1; uint seg2; uint n_total; uint base1; uint base2; float eps;
-} p;
-
-uint y_index(uint m, uint n) {
-    if (n < p.seg1) return m * p.ldy + n;
-    if (n < p.seg2) return p.base1 + m * (p.seg2 - p.seg1) + (n - p.seg1);
-    return p.base2 + m * (p.n_total - p.seg2) + (n - p.seg2);
-}
-
-void store(uint m, uint n, float v) {
-    const uint at = y_index(m, n);
-    y[at] = ACCUM == 1 ? y[at] + v : v;
-}
+#include "matmul_output.glsl"
 
 void main() {
     const uint lane = gl_LocalInvocationID.x;

@@ -171,10 +171,17 @@ public sealed class AutoBlockPolicy : IStepPolicy
         var p = OutcomeProbabilities(k, alpha);
         double tokens = 0;
         for (int a = 1; a <= k; a++) tokens += a * p[a - 1];
-        double kept = LikeliestOutcomes(k, m, alpha).Sum(a => p[a - 1]);
-        double miss = 1 - kept;
-        double ms = StepMs(k + m * k) + miss * StepMs(1 + k);
-        return 1000.0 * (tokens + miss) / ms;
+        return Rate(k, m, tokens, LikeliestOutcomes(k, m, alpha).Sum(a => p[a - 1]));
+    }
+
+    /// <summary>
+    /// Tokens/s of plan (k, m) given its expected tokens per step and the probability that the outcome has a
+    /// block: a miss commits one token more (the recovery step's) and costs a recovery step (1 + k rows).
+    /// </summary>
+    private double Rate(int k, int m, double tokens, double kept)
+    {
+        double miss = Math.Max(0, 1 - kept);
+        return 1000.0 * (tokens + miss) / (StepMs(k + m * k) + miss * StepMs(1 + k));
     }
 
     /// <summary>
@@ -198,12 +205,11 @@ public sealed class AutoBlockPolicy : IStepPolicy
                 while (i > 0 && p[order[i - 1] - 1] < p[a - 1]) { order[i] = order[i - 1]; i--; }
                 order[i] = a;
             }
-            double kept = 0, recovery = StepMs(1 + k);
+            double kept = 0;
             for (int m = 1; m <= k; m++)
             {
                 kept += p[order[m - 1] - 1];
-                double miss = Math.Max(0, 1 - kept);
-                double r = 1000.0 * (tokens + miss) / (StepMs(k + m * k) + miss * recovery);
+                double r = Rate(k, m, tokens, kept);
                 if (r > best.R * 1.0001) best = (k, m, r);
             }
         }
